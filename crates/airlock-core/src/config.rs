@@ -1,0 +1,484 @@
+//! The configuration file: its shape, defaults and validation.
+//!
+//! Unknown keys are errors (`deny_unknown_fields` everywhere): a misspelt
+//! `alow:` that silently granted nobody — or everybody — access is worse
+//! than a gateway that refuses to start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use thiserror::Error;
+
+use crate::access::AllowEntry;
+use crate::secret::Secret;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration in {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration in {path}, line {line}, field `{field}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub listen: Listen,
+    /// Certificate the gateway presents to clients. Without one, a
+    /// self-signed certificate is generated into `data_dir` on first start.
+    #[serde(default)]
+    pub tls: Option<ServerTls>,
+    #[serde(default)]
+    pub postgres: PostgresFrontend,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub connections: Vec<ConnectionConfig>,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./airlock-data")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    #[serde(default = "default_pg_listen")]
+    pub postgres: SocketAddr,
+    #[serde(default = "default_api_listen")]
+    pub api: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            postgres: default_pg_listen(),
+            api: default_api_listen(),
+        }
+    }
+}
+
+fn default_pg_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 15432))
+}
+
+fn default_api_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// How PostgreSQL clients prove who they are to the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresFrontend {
+    #[serde(default)]
+    pub auth: FrontendAuth,
+    /// Refuse clients that do not negotiate TLS.
+    #[serde(default)]
+    pub require_tls: bool,
+}
+
+impl Default for PostgresFrontend {
+    fn default() -> Self {
+        PostgresFrontend {
+            auth: FrontendAuth::ScramSha256,
+            require_tls: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrontendAuth {
+    /// The token never crosses the wire; works with or without TLS.
+    #[default]
+    ScramSha256,
+    /// The token is sent in clear text, so it is only accepted inside TLS.
+    Password,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest single protocol message accepted from a client or a target.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: u32,
+    /// Largest startup packet (PostgreSQL itself allows 10 000 bytes).
+    #[serde(default = "default_max_startup_bytes")]
+    pub max_startup_bytes: u32,
+    /// Time a client has from connecting to finishing authentication.
+    #[serde(default = "default_handshake_timeout", with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Time allowed to reach and authenticate to a target.
+    #[serde(default = "default_connect_timeout", with = "humantime_serde")]
+    pub connect_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: default_max_message_bytes(),
+            max_startup_bytes: default_max_startup_bytes(),
+            handshake_timeout: default_handshake_timeout(),
+            connect_timeout: default_connect_timeout(),
+        }
+    }
+}
+
+fn default_max_message_bytes() -> u32 {
+    64 * 1024 * 1024
+}
+fn default_max_startup_bytes() -> u32 {
+    10_000
+}
+fn default_handshake_timeout() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+mod humantime_serde {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{e} (write e.g. 10s, 5m)")))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionConfig {
+    pub name: Spanned<String>,
+    #[serde(rename = "type")]
+    pub kind: ConnectionType,
+    pub target: PostgresTarget,
+    #[serde(default)]
+    pub allow: Vec<Spanned<String>>,
+}
+
+impl ConnectionConfig {
+    pub fn name(&self) -> &str {
+        &self.name.value
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionType {
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresTarget {
+    pub host: String,
+    #[serde(default = "default_pg_port")]
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File whose content (trailing newline trimmed) is the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub tls: TargetTls,
+    /// CA certificate(s), PEM, that must sign the target's certificate in
+    /// `verify-full` mode.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_pg_port() -> u16 {
+    5432
+}
+
+/// TLS towards the target, named after libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetTls {
+    Disable,
+    /// Encrypt, without checking whose certificate it is.
+    #[default]
+    Require,
+    /// Encrypt, check the chain against `ca_file` and the name against `host`.
+    VerifyFull,
+}
+
+#[derive(Debug, Error)]
+pub enum PasswordError {
+    #[error("environment variable {0} is not set")]
+    EnvMissing(String),
+    #[error("cannot read password file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl PostgresTarget {
+    /// Reads the password at the moment it is needed, so rotating the file
+    /// or variable takes effect without a restart. `None` means no password
+    /// is configured (trust authentication on the target).
+    pub fn password(&self) -> Result<Option<Secret>, PasswordError> {
+        if let Some(var) = &self.password_env {
+            return std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| PasswordError::EnvMissing(var.clone()));
+        }
+        if let Some(path) = &self.password_file {
+            let text = std::fs::read_to_string(path).map_err(|source| PasswordError::File {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok(Some(Secret::new(text.trim_end_matches(['\n', '\r']))));
+        }
+        Ok(None)
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses and validates; `path` only names the source in messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        config.validate(path)?;
+        // Relative paths in the file are relative to the file, not to
+        // wherever the gateway happens to be started from.
+        if let Some(base) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            config.resolve_paths(base);
+        }
+        Ok(config)
+    }
+
+    /// The built-in defaults with no connections (for tests and `--help`).
+    pub fn empty() -> Config {
+        Config {
+            data_dir: default_data_dir(),
+            listen: Listen::default(),
+            tls: None,
+            postgres: PostgresFrontend::default(),
+            limits: Limits::default(),
+            connections: Vec::new(),
+        }
+    }
+
+    pub fn connection(&self, name: &str) -> Option<&ConnectionConfig> {
+        self.connections.iter().find(|c| c.name() == name)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.data_dir);
+        if let Some(tls) = &mut self.tls {
+            fix(&mut tls.cert_file);
+            fix(&mut tls.key_file);
+        }
+        for c in &mut self.connections {
+            if let Some(p) = &mut c.target.password_file {
+                fix(p);
+            }
+            if let Some(p) = &mut c.target.ca_file {
+                fix(p);
+            }
+        }
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |line: u64, field: String, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            field,
+            message,
+        };
+        if self.limits.max_startup_bytes < 8 || self.limits.max_message_bytes < 1024 {
+            return Err(invalid(
+                0,
+                "limits".into(),
+                "limits are too small to carry any message".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.connections.iter().enumerate() {
+            let line = c.name.referenced.line();
+            let field = |f: &str| format!("connections[{i}].{f}");
+            let name = c.name();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            {
+                return Err(invalid(
+                    line,
+                    field("name"),
+                    format!("{name:?} is not a valid connection name (letters, digits, - _ .)"),
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(invalid(
+                    line,
+                    field("name"),
+                    format!("connection {name:?} is defined twice"),
+                ));
+            }
+            let t = &c.target;
+            if t.password_env.is_some() && t.password_file.is_some() {
+                return Err(invalid(
+                    line,
+                    field("target"),
+                    "set either password_env or password_file, not both".into(),
+                ));
+            }
+            if t.tls == TargetTls::VerifyFull && t.ca_file.is_none() {
+                return Err(invalid(
+                    line,
+                    field("target.ca_file"),
+                    "tls: verify-full needs ca_file".into(),
+                ));
+            }
+            for (j, entry) in c.allow.iter().enumerate() {
+                AllowEntry::parse(&entry.value).map_err(|m| {
+                    invalid(entry.referenced.line(), field(&format!("allow[{j}]")), m)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+data_dir: ./airlock-data
+listen:
+  postgres: 127.0.0.1:15432
+  api: 127.0.0.1:8080
+connections:
+  - name: app-db
+    type: postgres
+    target: { host: 127.0.0.1, port: 5432, database: app, user: app_rw, password_env: APP_DB_PASSWORD, tls: disable }
+    allow: ["alice", "group:eng", "agent:ci-bot"]
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("airlock.yaml"), text)
+    }
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.listen.postgres.port(), 15432);
+        let conn = c.connection("app-db").unwrap();
+        assert_eq!(conn.target.user, "app_rw");
+        assert_eq!(conn.target.tls, TargetTls::Disable);
+        assert_eq!(conn.allow.len(), 3);
+        assert_eq!(c.limits.max_startup_bytes, 10_000);
+    }
+
+    #[test]
+    fn defaults_apply_to_an_empty_file() {
+        let c = parse("{}").unwrap();
+        assert_eq!(c.listen.api.port(), 8080);
+        assert_eq!(c.data_dir, PathBuf::from("./airlock-data"));
+        assert!(c.connections.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_field() {
+        let bad = GOOD.replace("    allow:", "    alow:");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("airlock.yaml"), "{err}");
+        assert!(err.contains("line 10"), "{err}");
+        assert!(err.contains("alow"), "{err}");
+    }
+
+    #[test]
+    fn bad_allow_entry_names_its_line() {
+        let bad = GOOD.replace("\"group:eng\"", "\"team:eng\"");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 10") && err.contains("allow[1]"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_connection_is_refused() {
+        let text = format!("{GOOD}{}", &GOOD[GOOD.find("  - name").unwrap()..]);
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("defined twice"), "{err}");
+    }
+
+    #[test]
+    fn verify_full_needs_a_ca() {
+        let bad = GOOD.replace("tls: disable", "tls: verify-full");
+        let err = parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("ca_file"), "{err}");
+    }
+
+    #[test]
+    fn unknown_tls_mode_is_refused() {
+        let bad = GOOD.replace("tls: disable", "tls: maybe");
+        assert!(parse(&bad).unwrap_err().to_string().contains("maybe"));
+    }
+
+    #[test]
+    fn password_comes_from_file_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let text = GOOD.replace(
+            "password_env: APP_DB_PASSWORD",
+            &format!("password_file: {}", file.display()),
+        );
+        let c = parse(&text).unwrap();
+        let pw = c.connections[0].target.password().unwrap().unwrap();
+        assert_eq!(pw.expose(), "s3cret");
+    }
+
+    #[test]
+    fn relative_paths_follow_the_file() {
+        let c = Config::parse(Path::new("/etc/airlock/airlock.yaml"), GOOD).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/etc/airlock/./airlock-data"));
+    }
+}

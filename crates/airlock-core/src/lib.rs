@@ -1,0 +1,15 @@
+//! Airlock's protocol-neutral core: configuration, identities and tokens,
+//! the [`Guard`] that decides, and the vocabulary adapters speak to it in.
+
+pub mod access;
+pub mod command;
+pub mod config;
+pub mod guard;
+pub mod scram;
+pub mod secret;
+pub mod tokens;
+
+pub use airlock_store as store;
+pub use command::{Command, Verdict};
+pub use config::{Config, ConfigError, ConnectionConfig};
+pub use guard::{Guard, SessionInfo};

@@ -1,0 +1,20 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A prefix lookup matched more than one record.
+    #[error("{0} is ambiguous")]
+    Ambiguous(String),
+    #[error("store database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("store migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("corrupt record in store: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,308 @@
+//! The embedded SQLite store.
+//!
+//! One database file is shared by the running gateway and by CLI processes,
+//! so it runs in WAL mode (readers never block the writer) with a busy
+//! timeout (a second writer waits for the lock instead of failing at once).
+
+mod batch;
+mod rows;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{
+    EventRecord, Identity, NewIdentity, NewToken, SessionRecord, Store, StoreError, TokenRecord,
+    WriteOp,
+};
+use rows::{event_columns, identity_columns, millis, session_columns, token_columns};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_CONNECTIONS: u32 = 4;
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                StoreError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Audit events must survive a power cut once committed; batching
+            // is what keeps the cost of the extra fsync low.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    /// A private database that lives as long as this store; for tests.
+    pub async fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        // Every in-memory connection is a separate database, so the pool must
+        // hold exactly one connection and never let it go.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::migrated(pool).await
+    }
+
+    async fn migrated(pool: SqlitePool) -> Result<SqliteStore, StoreError> {
+        // The write lock serialises processes that open a fresh file at the
+        // same moment; without it both would try to apply the same migration.
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        MIGRATOR.run(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Waits for in-flight queries and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn add_identity(&self, new: &NewIdentity) -> Result<Identity, StoreError> {
+        let created_at = rows::now_millis();
+        sqlx::query(
+            "INSERT INTO identities (name, kind, groups, scram_salt, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&new.name)
+        .bind(new.kind.as_str())
+        .bind(rows::encode_groups(&new.groups)?)
+        .bind(&new.scram_salt)
+        .bind(millis(created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            e if is_unique_violation(&e) => {
+                StoreError::AlreadyExists(format!("identity {}", new.name))
+            }
+            e => StoreError::Database(e),
+        })?;
+        Ok(Identity {
+            name: new.name.clone(),
+            kind: new.kind,
+            groups: new.groups.clone(),
+            scram_salt: new.scram_salt.clone(),
+            created_at,
+        })
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<Identity>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            identity_columns!(),
+            " FROM identities WHERE name = ?"
+        ))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::identity).transpose()
+    }
+
+    async fn list_identities(&self) -> Result<Vec<Identity>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            identity_columns!(),
+            " FROM identities ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::identity)
+    }
+
+    async fn add_token(&self, token: &NewToken) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tokens (id, identity, secret_sha256, scram_iterations, scram_stored_key, \
+             scram_server_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.id)
+        .bind(&token.identity)
+        .bind(&token.secret_sha256)
+        .bind(i64::from(token.scram_iterations))
+        .bind(&token.scram_stored_key)
+        .bind(&token.scram_server_key)
+        .bind(millis(token.created_at))
+        .bind(token.expires_at.map(millis))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match e {
+            // Either the id or the secret's hash collided; which one is not
+            // worth revealing.
+            e if is_unique_violation(&e) => {
+                StoreError::AlreadyExists(format!("token {}", token.id))
+            }
+            e if is_foreign_key_violation(&e) => {
+                StoreError::NotFound(format!("identity {}", token.identity))
+            }
+            e => StoreError::Database(e),
+        })?;
+        Ok(())
+    }
+
+    async fn live_tokens(
+        &self,
+        identity: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE identity = ? AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?) ORDER BY created_at, id"
+        ))
+        .bind(identity)
+        .bind(millis(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::token)
+    }
+
+    async fn token_by_hash(&self, secret_sha256: &[u8]) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE secret_sha256 = ?"
+        ))
+        .bind(secret_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn list_tokens(&self, identity: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE ?1 IS NULL OR identity = ?1 ORDER BY identity, created_at, id"
+        ))
+        .bind(identity)
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::token)
+    }
+
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        // Revoking twice keeps the first time: that is when access ended.
+        let done =
+            sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+                .bind(millis(at))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        // IMMEDIATE takes the write lock up front, so waiting for another
+        // process goes through the busy timeout instead of failing mid-batch.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for op in ops {
+            batch::apply(&mut tx, op).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_sessions(&self, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions ORDER BY started_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::session)
+    }
+
+    async fn session(&self, id_or_prefix: &str) -> Result<Option<SessionRecord>, StoreError> {
+        if id_or_prefix.is_empty() {
+            return Ok(None);
+        }
+        let exact = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE id = ?"
+        ))
+        .bind(id_or_prefix)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = exact {
+            return rows::session(&row).map(Some);
+        }
+        // Prefix lookups come from people typing ids, so a scan is fine;
+        // substr rather than LIKE keeps `%` and `_` literal and ports to
+        // PostgreSQL unchanged.
+        let mut found = sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE substr(id, 1, length(?1)) = ?1 LIMIT 2"
+        ))
+        .bind(id_or_prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        match found.len() {
+            0 => Ok(None),
+            1 => found.pop().as_ref().map(rows::session).transpose(),
+            _ => Err(StoreError::Ambiguous(format!(
+                "session prefix {id_or_prefix:?}"
+            ))),
+        }
+    }
+
+    async fn session_events(&self, session_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let found = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE session_id = ? ORDER BY seq"
+        ))
+        .bind(session_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows::all(&found, rows::event)
+    }
+}

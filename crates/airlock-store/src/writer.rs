@@ -1,0 +1,147 @@
+//! The batching writer: the only path by which sessions and events reach the
+//! store, so the data path pays one transaction per batch instead of one per
+//! command.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::{Store, StoreError, WriteOp};
+
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Ops that may wait for the task before `send` starts to wait too.
+    pub channel_capacity: usize,
+    /// Most ops committed by one `write_batch` call.
+    pub max_batch: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            channel_capacity: 8192,
+            max_batch: 512,
+        }
+    }
+}
+
+enum Msg {
+    Op(WriteOp),
+    /// Answered once everything queued before it has committed.
+    Flush(oneshot::Sender<()>),
+}
+
+/// A handle on the writer task; cheap to clone, one per session.
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<Msg>,
+    healthy: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// Starts the writer task. It ends once every `Writer` is dropped and the
+    /// queue is drained; while the store keeps failing it keeps retrying, so
+    /// a shutdown that cannot wait should abort the handle.
+    pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> (Writer, JoinHandle<()>) {
+        let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let task = tokio::spawn(run(store, rx, config.max_batch.max(1), healthy.clone()));
+        (Writer { queue, healthy }, task)
+    }
+
+    /// Queues one write. Refused while the store is failing: the durable
+    /// data path must not run commands it may be unable to record.
+    pub async fn send(&self, op: WriteOp) -> Result<(), StoreError> {
+        if !self.is_healthy() {
+            return Err(StoreError::Unavailable(
+                "store writes are failing; retrying".into(),
+            ));
+        }
+        self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())
+    }
+
+    /// True while the last batch committed (or nothing failed yet).
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Acquire)
+    }
+
+    /// Resolves once every op queued before this call is committed. Failed
+    /// batches are retried rather than dropped, so during an outage this
+    /// waits for recovery; it errs only if the writer task is gone.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Msg::Flush(done))
+            .await
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("store writer has stopped".into())
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Msg>,
+    max_batch: usize,
+    healthy: Arc<AtomicBool>,
+) {
+    let mut msgs = Vec::with_capacity(max_batch);
+    let mut ops = Vec::with_capacity(max_batch);
+    let mut flushes = Vec::new();
+    // Waits for one message, then takes whatever else is already queued.
+    while rx.recv_many(&mut msgs, max_batch).await > 0 {
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Op(op) => ops.push(op),
+                Msg::Flush(done) => flushes.push(done),
+            }
+        }
+        commit(store.as_ref(), &ops, &healthy).await;
+        ops.clear();
+        for done in flushes.drain(..) {
+            // The flusher may have given up waiting; nothing to do then.
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Retries the same batch until it commits, so no queued op is ever lost.
+async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool) {
+    if ops.is_empty() {
+        return;
+    }
+    let mut delay = RETRY_FIRST;
+    let mut attempt: u32 = 1;
+    loop {
+        match store.write_batch(ops).await {
+            Ok(()) => {
+                if !healthy.swap(true, Ordering::AcqRel) {
+                    tracing::info!(attempt, batch_len = ops.len(), "store writes recovered");
+                }
+                return;
+            }
+            Err(error) => {
+                healthy.store(false, Ordering::Release);
+                tracing::warn!(
+                    %error,
+                    attempt,
+                    batch_len = ops.len(),
+                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "store write batch failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(RETRY_MAX);
+                attempt = attempt.saturating_add(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Builders and a fault-injecting store shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use airlock_store::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+pub fn at(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .expect("valid test timestamp")
+}
+
+pub fn identity(name: &str, kind: IdentityKind, groups: &[&str]) -> NewIdentity {
+    NewIdentity {
+        name: name.into(),
+        kind,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        scram_salt: name.as_bytes().to_vec(),
+    }
+}
+
+pub fn token(id: &str, identity: &str, expires_in: Option<Duration>) -> NewToken {
+    let created_at = Utc::now();
+    NewToken {
+        id: id.into(),
+        identity: identity.into(),
+        secret_sha256: format!("sha256-of-{id}").into_bytes(),
+        scram_iterations: 4096,
+        scram_stored_key: vec![1; 32],
+        scram_server_key: vec![2; 32],
+        created_at,
+        expires_at: expires_in.map(|d| created_at + d),
+    }
+}
+
+pub fn start(id: &str, started_at_ms: i64) -> WriteOp {
+    WriteOp::SessionStart(SessionStart {
+        id: id.into(),
+        identity: "alice".into(),
+        connection: "prod-db".into(),
+        protocol: "postgres".into(),
+        client_addr: "127.0.0.1:5555".into(),
+        started_at: at(started_at_ms),
+    })
+}
+
+pub fn event(session: &str, n: usize) -> WriteOp {
+    WriteOp::Event(EventRecord {
+        id: format!("{session}-ev-{n:05}"),
+        session_id: session.into(),
+        identity: "alice".into(),
+        connection: "prod-db".into(),
+        // Deliberately equal timestamps: order must come from insertion.
+        at: at(1_700_000_000_000),
+        command: format!("SELECT {n}"),
+        param_count: 0,
+        verdict: "allow".into(),
+        rows: 1,
+        bytes: 10,
+        duration_us: 100,
+        error: None,
+    })
+}
+
+pub fn end(session: &str, commands: i64) -> WriteOp {
+    WriteOp::SessionEnd(SessionEnd {
+        id: session.into(),
+        ended_at: at(1_700_000_100_000),
+        end_reason: "client closed".into(),
+        commands,
+        rows: commands,
+        bytes_to_client: commands * 10,
+    })
+}
+
+/// Delegates to a real store, failing the first `fail_first` batches.
+pub struct Faulty<S> {
+    pub inner: S,
+    pub fail_first: usize,
+    pub batch_calls: AtomicUsize,
+}
+
+impl<S> Faulty<S> {
+    pub fn new(inner: S, fail_first: usize) -> Self {
+        Faulty {
+            inner,
+            fail_first,
+            batch_calls: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn batch_calls(&self) -> usize {
+        self.batch_calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl<S: Store> Store for Faulty<S> {
+    async fn add_identity(&self, identity: &NewIdentity) -> Result<Identity, StoreError> {
+        self.inner.add_identity(identity).await
+    }
+    async fn identity(&self, name: &str) -> Result<Option<Identity>, StoreError> {
+        self.inner.identity(name).await
+    }
+    async fn list_identities(&self) -> Result<Vec<Identity>, StoreError> {
+        self.inner.list_identities().await
+    }
+    async fn add_token(&self, token: &NewToken) -> Result<(), StoreError> {
+        self.inner.add_token(token).await
+    }
+    async fn live_tokens(
+        &self,
+        identity: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        self.inner.live_tokens(identity, now).await
+    }
+    async fn token_by_hash(&self, secret_sha256: &[u8]) -> Result<Option<TokenRecord>, StoreError> {
+        self.inner.token_by_hash(secret_sha256).await
+    }
+    async fn list_tokens(&self, identity: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        self.inner.list_tokens(identity).await
+    }
+    async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.revoke_token(id, at).await
+    }
+    async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
+        let call = self.batch_calls.fetch_add(1, Ordering::SeqCst);
+        if call < self.fail_first {
+            return Err(StoreError::Unavailable(format!("injected failure {call}")));
+        }
+        self.inner.write_batch(ops).await
+    }
+    async fn list_sessions(&self, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.list_sessions(limit).await
+    }
+    async fn session(&self, id_or_prefix: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.session(id_or_prefix).await
+    }
+    async fn session_events(&self, session_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        self.inner.session_events(session_id).await
+    }
+}
