@@ -95,9 +95,15 @@ mod tests {
     #[test]
     fn oversized_and_negative_lengths_are_refused_from_the_header() {
         let mut buf = BytesMut::from(&b"Q\x7f\xff\xff\xff"[..]);
-        assert!(matches!(take_frame(&mut buf, 1 << 20), Err(FrameError::TooLarge { .. })));
+        assert!(matches!(
+            take_frame(&mut buf, 1 << 20),
+            Err(FrameError::TooLarge { .. })
+        ));
         let mut buf = BytesMut::from(&b"Q\xff\xff\xff\xff"[..]);
-        assert_eq!(take_frame(&mut buf, 1 << 20).unwrap_err(), FrameError::BadLength(-1));
+        assert_eq!(
+            take_frame(&mut buf, 1 << 20).unwrap_err(),
+            FrameError::BadLength(-1)
+        );
         let mut buf = BytesMut::from(&b"\x80\x00\x00\x00\x04\xd2\x16\x2f"[..]);
         assert!(take_startup(&mut buf, 10_000).is_err());
     }

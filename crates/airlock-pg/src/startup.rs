@@ -12,7 +12,10 @@ const CANCEL_REQUEST: i32 = 80877102;
 pub enum StartupPacket {
     SslRequest,
     GssEncRequest,
-    Cancel { pid: i32, key: i32 },
+    Cancel {
+        pid: i32,
+        key: i32,
+    },
     Startup {
         /// Minor protocol version asked for; the gateway speaks 3.0.
         minor: i32,
@@ -82,7 +85,10 @@ mod tests {
         let mut body = 196608i32.to_be_bytes().to_vec();
         body.extend_from_slice(b"user\0alice");
         assert!(parse(&body).is_err());
-        assert!(matches!(parse(&131072i32.to_be_bytes()), Err(StartupError::Protocol { .. })));
+        assert!(matches!(
+            parse(&131072i32.to_be_bytes()),
+            Err(StartupError::Protocol { .. })
+        ));
         assert!(parse(&CANCEL_REQUEST.to_be_bytes()).is_err());
         assert!(parse(b"\x00").is_err());
     }

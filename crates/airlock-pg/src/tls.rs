@@ -33,14 +33,19 @@ pub enum TlsError {
 /// The server side: the configured certificate, or a self-signed one kept
 /// in `data_dir/tls/` (generated on first start, reused afterwards so that
 /// clients pinning it keep working).
-pub fn server_config(configured: Option<&ServerTls>, data_dir: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(
+    configured: Option<&ServerTls>,
+    data_dir: &Path,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let (cert_file, key_file) = match configured {
         Some(t) => (t.cert_file.clone(), t.key_file.clone()),
         None => ensure_self_signed(&data_dir.join("tls"))?,
     };
     let certs = load_certs(&cert_file)?;
     let key = load_key(&key_file)?;
-    let config = ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key)?;
+    let config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
     Ok(Arc::new(config))
 }
 
@@ -55,9 +60,14 @@ fn ensure_self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
         move |source| TlsError::Write { path, source }
     };
     std::fs::create_dir_all(dir).map_err(write_err(dir))?;
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let names = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
     let generated = rcgen::generate_simple_self_signed(names)?;
-    write_private(&key_file, generated.signing_key.serialize_pem().as_bytes()).map_err(write_err(&key_file))?;
+    write_private(&key_file, generated.signing_key.serialize_pem().as_bytes())
+        .map_err(write_err(&key_file))?;
     std::fs::write(&cert_file, generated.cert.pem()).map_err(write_err(&cert_file))?;
     tracing::info!(cert = %cert_file.display(), "generated a self-signed certificate for clients");
     Ok((cert_file, key_file))
@@ -107,7 +117,10 @@ fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 }
 
 /// The client side towards one target; `None` for `tls: disable`.
-pub fn target_config(mode: TargetTls, ca_file: Option<&Path>) -> Result<Option<Arc<ClientConfig>>, TlsError> {
+pub fn target_config(
+    mode: TargetTls,
+    ca_file: Option<&Path>,
+) -> Result<Option<Arc<ClientConfig>>, TlsError> {
     match mode {
         TargetTls::Disable => Ok(None),
         TargetTls::Require => {
@@ -129,7 +142,9 @@ pub fn target_config(mode: TargetTls, ca_file: Option<&Path>) -> Result<Option<A
             for cert in load_certs(path)? {
                 roots.add(cert)?;
             }
-            let config = ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+            let config = ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
             Ok(Some(Arc::new(config)))
         }
     }
@@ -159,7 +174,12 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -168,7 +188,12 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

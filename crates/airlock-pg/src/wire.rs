@@ -52,10 +52,6 @@ impl<'a> Reader<'a> {
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.buf)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
 }
 
 fn memchr(buf: &[u8]) -> Option<usize> {
@@ -90,11 +86,17 @@ pub fn authentication(buf: &mut BytesMut, auth: Authentication) {
 }
 
 pub fn parameter_status(buf: &mut BytesMut, name: &str, value: &str) {
-    encode(buf, &ParameterStatus::new(name.to_string(), value.to_string()));
+    encode(
+        buf,
+        &ParameterStatus::new(name.to_string(), value.to_string()),
+    );
 }
 
 pub fn backend_key_data(buf: &mut BytesMut, pid: i32, key: i32) {
-    encode(buf, &BackendKeyData::new(pid, pgwire::messages::startup::SecretKey::I32(key)));
+    encode(
+        buf,
+        &BackendKeyData::new(pid, pgwire::messages::startup::SecretKey::I32(key)),
+    );
 }
 
 pub fn ready_for_query(buf: &mut BytesMut, status: u8) {

@@ -1,0 +1,354 @@
+//! The relay: messages flow between client and target, each statement is
+//! shown to the guard before the target sees it, and each outcome is
+//! recorded when the target finishes it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use airlock_core::{Command, SessionInfo, Verdict};
+use airlock_store::{EventRecord, WriteOp};
+
+use crate::frame::{self, Frame};
+use crate::server::Shared;
+use crate::track::{InFlight, Totals, Tracker};
+use crate::upstream::BoxIo;
+use crate::wire::{self, Reader, Severity};
+
+#[derive(Debug)]
+pub enum EndReason {
+    /// The client sent Terminate.
+    ClientTerminated,
+    /// The client closed its socket without Terminate.
+    ClientClosed,
+    ClientError(String),
+    TargetClosed,
+    TargetError(String),
+    Protocol(String),
+}
+
+impl fmt::Display for EndReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndReason::ClientTerminated => f.write_str("client terminated"),
+            EndReason::ClientClosed => f.write_str("client closed the connection"),
+            EndReason::ClientError(e) => write!(f, "client connection failed: {e}"),
+            EndReason::TargetClosed => f.write_str("target closed the connection"),
+            EndReason::TargetError(e) => write!(f, "target connection failed: {e}"),
+            EndReason::Protocol(e) => write!(f, "protocol violation: {e}"),
+        }
+    }
+}
+
+pub struct Relay<'a> {
+    shared: Arc<Shared>,
+    session: &'a SessionInfo,
+    client: BoxIo,
+    client_buf: BytesMut,
+    server: BoxIo,
+    server_buf: BytesMut,
+    max_message: usize,
+    tracker: Tracker,
+    done: Vec<InFlight>,
+}
+
+/// What handling one batch of client messages produced.
+#[derive(Default)]
+struct Outgoing {
+    to_server: BytesMut,
+    to_client: BytesMut,
+    terminate: bool,
+}
+
+impl<'a> Relay<'a> {
+    pub fn new(
+        shared: Arc<Shared>,
+        session: &'a SessionInfo,
+        client: BoxIo,
+        client_buf: BytesMut,
+        server: BoxIo,
+        server_buf: BytesMut,
+        max_message: usize,
+    ) -> Relay<'a> {
+        Relay {
+            shared,
+            session,
+            client,
+            client_buf,
+            server,
+            server_buf,
+            max_message,
+            tracker: Tracker::new(),
+            done: Vec::new(),
+        }
+    }
+
+    pub async fn run(mut self) -> (EndReason, Totals) {
+        let reason = self.pump().await;
+        // Commands still in flight when the session ends are recorded too:
+        // the target may have run them.
+        let mut leftover = Vec::new();
+        self.tracker.abandon(&reason.to_string(), &mut leftover);
+        self.done.extend(leftover);
+        self.record().await;
+        let _ = self.server.shutdown().await;
+        let _ = self.client.shutdown().await;
+        (reason, self.tracker.totals)
+    }
+
+    async fn pump(&mut self) -> EndReason {
+        // Messages already buffered during startup are handled first.
+        if !self.client_buf.is_empty() {
+            if let Some(end) = self.from_client().await {
+                return end;
+            }
+        }
+        loop {
+            tokio::select! {
+                read = self.client.read_buf(&mut self.client_buf) => match read {
+                    Ok(0) => return EndReason::ClientClosed,
+                    Ok(_) => if let Some(end) = self.from_client().await { return end },
+                    Err(e) => return EndReason::ClientError(e.to_string()),
+                },
+                read = self.server.read_buf(&mut self.server_buf) => match read {
+                    Ok(0) => {
+                        // Let the client see whatever the target said last.
+                        return EndReason::TargetClosed;
+                    }
+                    Ok(_) => if let Some(end) = self.from_server().await { return end },
+                    Err(e) => return EndReason::TargetError(e.to_string()),
+                },
+            }
+        }
+    }
+
+    async fn from_client(&mut self) -> Option<EndReason> {
+        let mut out = Outgoing::default();
+        loop {
+            match frame::take_frame(&mut self.client_buf, self.max_message) {
+                Ok(Some(f)) => {
+                    if let Err(e) = self.client_message(f, &mut out) {
+                        self.tell_client_fatal("08P01", &e).await;
+                        return Some(EndReason::Protocol(e));
+                    }
+                    if out.terminate {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.tell_client_fatal("08P01", &msg).await;
+                    return Some(EndReason::Protocol(msg));
+                }
+            }
+        }
+        if !out.to_server.is_empty() {
+            if let Err(e) = self.server.write_all(&out.to_server).await {
+                return Some(EndReason::TargetError(e.to_string()));
+            }
+        }
+        if !out.to_client.is_empty() {
+            if let Err(e) = self.client.write_all(&out.to_client).await {
+                return Some(EndReason::ClientError(e.to_string()));
+            }
+        }
+        if out.terminate {
+            return Some(EndReason::ClientTerminated);
+        }
+        None
+    }
+
+    /// Handles one client message: decides, tracks, and queues it for the
+    /// target (or answers it directly).
+    fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
+        match f.tag {
+            b'Q' => {
+                let text = Reader::new(&f.body, "Query")
+                    .cstr()
+                    .map_err(|e| e.to_string())?;
+                let command = Command::Sql {
+                    text: text.to_string(),
+                    param_count: 0,
+                };
+                match self.decide(&command) {
+                    Ok(verdict) => {
+                        self.tracker
+                            .query(InFlight::new(Arc::from(text), 0, verdict.label()));
+                        put_frame(&mut out.to_server, &f);
+                    }
+                    Err((code, message)) => {
+                        // Nothing reached the target: answer as it would
+                        // have, and the session goes on.
+                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
+                        wire::ready_for_query(
+                            &mut out.to_client,
+                            self.tracker.transaction_status(),
+                        );
+                    }
+                }
+            }
+            b'P' => {
+                let mut r = Reader::new(&f.body, "Parse");
+                let name = r.cstr().map_err(|e| e.to_string())?;
+                let text = r.cstr().map_err(|e| e.to_string())?;
+                let command = Command::Sql {
+                    text: text.to_string(),
+                    param_count: 0,
+                };
+                match self.decide(&command) {
+                    Ok(_) => {
+                        self.tracker.parse(name, Arc::from(text));
+                        put_frame(&mut out.to_server, &f);
+                    }
+                    Err((code, message)) => {
+                        // The server will not know this statement; the
+                        // client's Bind/Execute for it fail there, and the
+                        // group ends at Sync as after any Parse error.
+                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
+                        self.tracker
+                            .parse(name, Arc::from(format!("<refused> {text}")));
+                    }
+                }
+            }
+            b'B' => {
+                let mut r = Reader::new(&f.body, "Bind");
+                let portal = r.cstr().map_err(|e| e.to_string())?;
+                let statement = r.cstr().map_err(|e| e.to_string())?;
+                let formats = r.i16().map_err(|e| e.to_string())?;
+                r.take(2 * formats.max(0) as usize)
+                    .map_err(|e| e.to_string())?;
+                let params = r.i16().map_err(|e| e.to_string())?;
+                self.tracker.bind(portal, statement, params.max(0) as usize);
+                put_frame(&mut out.to_server, &f);
+            }
+            b'E' => {
+                let portal = Reader::new(&f.body, "Execute")
+                    .cstr()
+                    .map_err(|e| e.to_string())?;
+                let (text, params) = self.tracker.portal(portal);
+                self.tracker
+                    .execute(InFlight::new(text, params, Verdict::Allow.label()));
+                put_frame(&mut out.to_server, &f);
+            }
+            b'S' => {
+                self.tracker.sync();
+                put_frame(&mut out.to_server, &f);
+            }
+            b'C' => {
+                let mut r = Reader::new(&f.body, "Close");
+                let kind = r.take(1).map_err(|e| e.to_string())?[0];
+                let name = r.cstr().map_err(|e| e.to_string())?;
+                match kind {
+                    b'S' => self.tracker.close_statement(name),
+                    b'P' => self.tracker.close_portal(name),
+                    _ => return Err(format!("invalid Close target {:?}", kind as char)),
+                }
+                put_frame(&mut out.to_server, &f);
+            }
+            b'F' => {
+                // A fast-path function call names a function by OID, with
+                // no SQL the guard could read: refuse rather than wave it
+                // through.
+                wire::error_response(
+                    &mut out.to_client,
+                    Severity::Error,
+                    "0A000",
+                    "fast-path function calls are not supported through Airlock; call the function in SQL",
+                );
+                wire::ready_for_query(&mut out.to_client, self.tracker.transaction_status());
+            }
+            b'X' => {
+                put_frame(&mut out.to_server, &f);
+                out.terminate = true;
+            }
+            // Describe, Flush, CopyData, CopyDone, CopyFail.
+            b'D' | b'H' | b'd' | b'c' | b'f' => put_frame(&mut out.to_server, &f),
+            other => {
+                return Err(format!(
+                    "unexpected message type {:?} from client",
+                    other as char
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the guard; refuses when the command could not be recorded.
+    fn decide(&self, command: &Command) -> Result<Verdict, (&'static str, String)> {
+        if !self.shared.deps.writer.is_healthy() {
+            return Err((
+                "58000",
+                "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
+            ));
+        }
+        match self.shared.deps.guard.check(self.session, command) {
+            Verdict::Allow => Ok(Verdict::Allow),
+            Verdict::Block { rule, reason } => {
+                Err(("42501", format!("blocked by rule \"{rule}\": {reason}")))
+            }
+        }
+    }
+
+    async fn from_server(&mut self) -> Option<EndReason> {
+        let mut out = BytesMut::new();
+        loop {
+            match frame::take_frame(&mut self.server_buf, self.max_message) {
+                Ok(Some(f)) => {
+                    self.tracker.server_message(f.tag, &f.body, &mut self.done);
+                    put_frame(&mut out, &f);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let msg = format!("target sent an invalid message: {e}");
+                    self.tell_client_fatal("08P01", &msg).await;
+                    return Some(EndReason::TargetError(msg));
+                }
+            }
+        }
+        if let Err(e) = self.client.write_all(&out).await {
+            return Some(EndReason::ClientError(e.to_string()));
+        }
+        if !self.done.is_empty() {
+            self.record().await;
+        }
+        None
+    }
+
+    async fn record(&mut self) {
+        for cmd in self.done.drain(..) {
+            let event = EventRecord {
+                id: uuid::Uuid::now_v7().to_string(),
+                session_id: self.session.id.clone(),
+                identity: self.session.identity.name.clone(),
+                connection: self.session.connection.clone(),
+                at: cmd.at,
+                command: cmd.text.to_string(),
+                param_count: cmd.param_count as i32,
+                verdict: cmd.verdict.clone(),
+                rows: cmd.rows(),
+                bytes: cmd.bytes,
+                duration_us: cmd.started.elapsed().as_micros() as i64,
+                error: cmd.error.clone(),
+            };
+            if let Err(e) = self.shared.deps.writer.send(WriteOp::Event(event)).await {
+                tracing::error!(session = %self.session.id, error = %e, "event could not be queued for the store");
+            }
+        }
+    }
+
+    async fn tell_client_fatal(&mut self, code: &str, message: &str) {
+        let mut out = BytesMut::new();
+        wire::error_response(&mut out, Severity::Fatal, code, message);
+        let _ = self.client.write_all(&out).await;
+    }
+}
+
+fn put_frame(out: &mut BytesMut, f: &Frame) {
+    out.reserve(5 + f.body.len());
+    out.put_u8(f.tag);
+    out.put_i32(4 + f.body.len() as i32);
+    out.put_slice(&f.body);
+}

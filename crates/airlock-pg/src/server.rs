@@ -1,0 +1,70 @@
+//! The accept loop: one task per client connection, and a clean stop.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use airlock_core::Guard;
+use airlock_store::Store;
+use airlock_store::writer::Writer;
+
+use crate::cancel::CancelRegistry;
+use crate::session;
+
+/// What a PostgreSQL listener needs from the rest of the gateway.
+pub struct ServerDeps {
+    pub guard: Arc<Guard>,
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    /// `None` answers `SSLRequest` with `N`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+pub(crate) struct Shared {
+    pub deps: ServerDeps,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub cancels: CancelRegistry,
+}
+
+pub struct PgServer {
+    shared: Arc<Shared>,
+}
+
+impl PgServer {
+    pub fn new(deps: ServerDeps) -> PgServer {
+        let tls = deps.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        PgServer {
+            shared: Arc::new(Shared {
+                deps,
+                tls,
+                cancels: CancelRegistry::default(),
+            }),
+        }
+    }
+
+    /// Serves until `shutdown` turns true; sessions in progress run on.
+    pub async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let _ = stream.set_nodelay(true);
+                        let shared = self.shared.clone();
+                        tokio::spawn(session::run(shared, stream, peer));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off
+                        // instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.changed() => {
+                    tracing::info!("postgres listener stopping");
+                    return;
+                }
+            }
+        }
+    }
+}

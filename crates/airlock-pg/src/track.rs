@@ -1,0 +1,339 @@
+//! Following commands through the protocol to their outcomes.
+//!
+//! The client may pipeline: several queries, or several Parse/Bind/Execute
+//! groups each ended by Sync, can be in flight before the first answer
+//! arrives. The tracker keeps them in a queue in the order the server will
+//! answer them, and attributes each reply (rows, bytes, errors) to the
+//! command at the front.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+
+use crate::wire;
+
+/// A command that has been forwarded and is waiting for its outcome.
+#[derive(Debug)]
+pub struct InFlight {
+    pub text: Arc<str>,
+    pub param_count: usize,
+    pub at: DateTime<Utc>,
+    pub started: Instant,
+    pub verdict: String,
+    data_rows: i64,
+    tag_rows: Option<i64>,
+    pub bytes: i64,
+    pub error: Option<String>,
+}
+
+impl InFlight {
+    pub fn new(text: Arc<str>, param_count: usize, verdict: String) -> InFlight {
+        InFlight {
+            text,
+            param_count,
+            at: Utc::now(),
+            started: Instant::now(),
+            verdict,
+            data_rows: 0,
+            tag_rows: None,
+            bytes: 0,
+            error: None,
+        }
+    }
+
+    /// Rows the command produced or touched: the command tag's count where
+    /// the server gives one (`SELECT 3`, `UPDATE 2`, `COPY 10`), else the
+    /// data rows seen (a suspended portal).
+    pub fn rows(&self) -> i64 {
+        self.tag_rows.unwrap_or(self.data_rows)
+    }
+}
+
+#[derive(Debug)]
+enum Pending {
+    /// A simple-protocol Query: finished by ReadyForQuery.
+    Simple(InFlight),
+    /// An Execute: finished by CommandComplete, EmptyQueryResponse,
+    /// PortalSuspended or ErrorResponse.
+    Execute(InFlight),
+    /// The end of an extended-protocol group.
+    Sync,
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    pending: VecDeque<Pending>,
+    statements: HashMap<String, Arc<str>>,
+    portals: HashMap<String, (Arc<str>, usize)>,
+    /// Error that ended the current extended group; later Executes in the
+    /// group are skipped by the server and recorded with it.
+    group_error: Option<String>,
+    transaction_status: u8,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub commands: i64,
+    pub rows: i64,
+    pub bytes: i64,
+}
+
+impl Tracker {
+    pub fn new() -> Tracker {
+        Tracker {
+            transaction_status: b'I',
+            ..Tracker::default()
+        }
+    }
+
+    /// `I` idle, `T` in a transaction, `E` in a failed transaction, as of
+    /// the last ReadyForQuery.
+    pub fn transaction_status(&self) -> u8 {
+        self.transaction_status
+    }
+
+    #[cfg(test)]
+    pub fn idle(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    // --- what the client sends ------------------------------------------
+
+    pub fn query(&mut self, cmd: InFlight) {
+        self.pending.push_back(Pending::Simple(cmd));
+    }
+
+    pub fn parse(&mut self, name: &str, text: Arc<str>) {
+        self.statements.insert(name.to_string(), text);
+    }
+
+    pub fn bind(&mut self, portal: &str, statement: &str, param_count: usize) {
+        let text =
+            self.statements.get(statement).cloned().unwrap_or_else(|| {
+                Arc::from(format!("<unknown prepared statement {statement:?}>"))
+            });
+        self.portals.insert(portal.to_string(), (text, param_count));
+    }
+
+    pub fn close_statement(&mut self, name: &str) {
+        self.statements.remove(name);
+    }
+
+    pub fn close_portal(&mut self, name: &str) {
+        self.portals.remove(name);
+    }
+
+    /// Text and parameter count of the portal an Execute names.
+    pub fn portal(&self, name: &str) -> (Arc<str>, usize) {
+        self.portals
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| (Arc::from(format!("<unknown portal {name:?}>")), 0))
+    }
+
+    pub fn execute(&mut self, cmd: InFlight) {
+        self.pending.push_back(Pending::Execute(cmd));
+    }
+
+    pub fn sync(&mut self) {
+        self.pending.push_back(Pending::Sync);
+    }
+
+    // --- what the server answers ----------------------------------------
+
+    /// Accounts one server message; commands it finished go to `done`.
+    pub fn server_message(&mut self, tag: u8, body: &[u8], done: &mut Vec<InFlight>) {
+        match tag {
+            b'D' | b'd' => {
+                if let Some(cmd) = self.front() {
+                    if tag == b'D' {
+                        cmd.data_rows += 1;
+                    }
+                    cmd.bytes += body.len() as i64;
+                }
+            }
+            b'C' => {
+                let count = command_tag_rows(body);
+                match self.pending.front_mut() {
+                    Some(Pending::Simple(cmd)) => {
+                        if let Some(n) = count {
+                            cmd.tag_rows = Some(cmd.tag_rows.unwrap_or(0) + n);
+                        }
+                    }
+                    Some(Pending::Execute(cmd)) => {
+                        cmd.tag_rows = count;
+                        self.finish_front(done);
+                    }
+                    _ => {}
+                }
+            }
+            b'I' | b's' => {
+                if matches!(self.pending.front(), Some(Pending::Execute(_))) {
+                    self.finish_front(done);
+                }
+            }
+            b'E' => {
+                let (code, message) = wire::error_fields(body);
+                let error = format!("{code}: {message}");
+                match self.pending.front_mut() {
+                    Some(Pending::Simple(cmd)) => {
+                        cmd.error.get_or_insert(error);
+                    }
+                    Some(Pending::Execute(cmd)) => {
+                        cmd.error = Some(error.clone());
+                        self.group_error = Some(error);
+                        self.finish_front(done);
+                    }
+                    // An error before any Execute (Parse, Bind) ends the
+                    // group: its Executes never run.
+                    Some(Pending::Sync) | None => self.group_error = Some(error),
+                }
+            }
+            b'Z' => {
+                self.transaction_status = body.first().copied().unwrap_or(b'I');
+                self.ready(done);
+            }
+            _ => {}
+        }
+    }
+
+    fn front(&mut self) -> Option<&mut InFlight> {
+        match self.pending.front_mut() {
+            Some(Pending::Simple(c)) | Some(Pending::Execute(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn finish_front(&mut self, done: &mut Vec<InFlight>) {
+        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) = self.pending.pop_front() {
+            self.account(c, done);
+        }
+    }
+
+    fn account(&mut self, cmd: InFlight, done: &mut Vec<InFlight>) {
+        self.totals.commands += 1;
+        self.totals.rows += cmd.rows();
+        self.totals.bytes += cmd.bytes;
+        done.push(cmd);
+    }
+
+    /// The session ended with commands in flight: record them with why.
+    pub fn abandon(&mut self, reason: &str, done: &mut Vec<InFlight>) {
+        while let Some(p) = self.pending.pop_front() {
+            if let Pending::Simple(mut c) | Pending::Execute(mut c) = p {
+                c.error
+                    .get_or_insert_with(|| format!("unfinished: {reason}"));
+                self.account(c, done);
+            }
+        }
+    }
+
+    /// ReadyForQuery ends one simple Query or one extended group.
+    fn ready(&mut self, done: &mut Vec<InFlight>) {
+        if matches!(self.pending.front(), Some(Pending::Simple(_))) {
+            self.finish_front(done);
+            return;
+        }
+        while let Some(p) = self.pending.pop_front() {
+            match p {
+                Pending::Sync => break,
+                Pending::Execute(mut c) | Pending::Simple(mut c) => {
+                    let reason = self
+                        .group_error
+                        .clone()
+                        .unwrap_or_else(|| "no response".into());
+                    c.error = Some(format!("not executed: {reason}"));
+                    self.account(c, done);
+                }
+            }
+        }
+        self.group_error = None;
+    }
+}
+
+/// The trailing count of a CommandComplete tag (`INSERT 0 5` → 5).
+fn command_tag_rows(body: &[u8]) -> Option<i64> {
+    let tag = body.strip_suffix(b"\0").unwrap_or(body);
+    let last = tag.rsplit(|&b| b == b' ').next()?;
+    if tag.len() == last.len() {
+        return None;
+    }
+    std::str::from_utf8(last).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(text: &str) -> InFlight {
+        InFlight::new(Arc::from(text), 0, "allow".into())
+    }
+
+    #[test]
+    fn simple_query_with_two_statements_sums_rows() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.query(cmd("select 1; select 2"));
+        for m in [
+            (b'T', &b""[..]),
+            (b'D', b"x"),
+            (b'C', b"SELECT 1\0"),
+            (b'D', b"y"),
+            (b'C', b"SELECT 1\0"),
+        ] {
+            t.server_message(m.0, m.1, &mut done);
+        }
+        assert!(done.is_empty());
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].rows(), 2);
+        assert_eq!(done[0].bytes, 2);
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn pipelined_executes_finish_in_order_and_skip_after_error() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.parse("s1", Arc::from("insert into t values ($1)"));
+        t.bind("", "s1", 1);
+        t.execute(cmd("a"));
+        t.execute(cmd("b"));
+        t.sync();
+        t.server_message(b'1', b"", &mut done);
+        t.server_message(b'C', b"INSERT 0 1\0", &mut done);
+        t.server_message(b'E', b"SERROR\0C23505\0Mduplicate key\0\0", &mut done);
+        t.server_message(b'Z', b"E", &mut done);
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].rows(), 1);
+        assert!(done[0].error.is_none());
+        assert_eq!(done[1].error.as_deref(), Some("23505: duplicate key"));
+        assert_eq!(t.transaction_status(), b'E');
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn executes_after_a_parse_error_are_recorded_as_not_run() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.execute(cmd("x"));
+        t.sync();
+        // The server answers the failed Parse, skips Execute, then Sync.
+        t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        // The error was at the front Execute: it is the one that failed.
+        assert_eq!(done.len(), 1);
+        assert!(done[0].error.as_deref().unwrap().contains("42601"));
+    }
+
+    #[test]
+    fn command_tags_yield_counts() {
+        assert_eq!(command_tag_rows(b"INSERT 0 5\0"), Some(5));
+        assert_eq!(command_tag_rows(b"UPDATE 2\0"), Some(2));
+        assert_eq!(command_tag_rows(b"CREATE TABLE\0"), None);
+        assert_eq!(command_tag_rows(b"BEGIN\0"), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! `airlock serve`: the gateway process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use airlock_core::{Config, Guard};
+use airlock_pg::{PgServer, ServerDeps};
+use airlock_store::writer::{Writer, WriterConfig};
+
+use crate::context::open_store;
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    init_logging();
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
+    let store = open_store(&config).await?;
+    let (writer, writer_task) = Writer::spawn(store.clone(), WriterConfig::default());
+    let tls = airlock_pg::tls::server_config(config.tls.as_ref(), &config.data_dir)
+        .context("setting up TLS for clients")?;
+    let guard = Arc::new(Guard::new(config.clone()));
+
+    let pg_listener = TcpListener::bind(config.listen.postgres)
+        .await
+        .with_context(|| {
+            format!(
+                "listening for PostgreSQL clients on {}",
+                config.listen.postgres
+            )
+        })?;
+    let api_listener = TcpListener::bind(config.listen.api)
+        .await
+        .with_context(|| format!("listening for the API on {}", config.listen.api))?;
+    tracing::info!(
+        postgres = %pg_listener.local_addr()?,
+        api = %api_listener.local_addr()?,
+        data_dir = %config.data_dir.display(),
+        connections = config.connections.len(),
+        "airlock is ready"
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pg = PgServer::new(ServerDeps {
+        guard,
+        store: store.clone(),
+        writer: writer.clone(),
+        tls: Some(tls),
+    });
+    let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
+    let api_task = tokio::spawn(crate::api::serve(
+        api_listener,
+        store.clone(),
+        writer.clone(),
+        stop_rx,
+    ));
+
+    wait_for_stop().await;
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    let _ = pg_task.await;
+    let _ = api_task.await;
+    // Sessions still open keep their own writer handles; give queued
+    // events a bounded time to reach the store.
+    match tokio::time::timeout(Duration::from_secs(5), writer.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "events could not be stored before exit"),
+        Err(_) => tracing::error!("store did not accept queued events within 5 s of shutdown"),
+    }
+    drop(writer);
+    writer_task.abort();
+    Ok(())
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("AIRLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("AIRLOCK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+async fn wait_for_stop() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
