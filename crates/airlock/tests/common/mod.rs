@@ -1,0 +1,239 @@
+//! Test harness: a real `airlock serve` process with its own data_dir and
+//! free ports, in front of the machine's real PostgreSQL.
+#![allow(dead_code)]
+
+pub mod pg;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_airlock");
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// A unique name for schemas, databases and identities of one test.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        nanos % 100_000
+    )
+}
+
+/// A gateway process. Killed (and its logs kept for failures) on drop.
+pub struct Gateway {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub pg_port: u16,
+    pub api_port: u16,
+    child: Option<Child>,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gateway {
+    /// Writes `airlock.yaml` with the given `connections:` block (YAML,
+    /// already indented as a top-level key's value) and `extra` top-level
+    /// keys, then starts the gateway and waits until it accepts.
+    pub fn start(connections: &str, extra: &str) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pg_port = free_port();
+        let api_port = free_port();
+        let config = dir.path().join("airlock.yaml");
+        let text = format!(
+            "data_dir: ./data\nlisten:\n  postgres: 127.0.0.1:{pg_port}\n  api: 127.0.0.1:{api_port}\n{extra}\nconnections:\n{connections}\n"
+        );
+        std::fs::write(&config, text).expect("write config");
+        let mut gw = Gateway {
+            dir,
+            config,
+            pg_port,
+            api_port,
+            child: None,
+            log: Arc::new(Mutex::new(Vec::new())),
+        };
+        gw.spawn();
+        gw
+    }
+
+    /// A gateway with one connection `name` to the machine's PostgreSQL
+    /// database `database`, open to `allow`.
+    pub fn with_local_pg(name: &str, database: &str, allow: &str) -> Gateway {
+        Gateway::start(
+            &format!(
+                "  - name: {name}\n    type: postgres\n    target: {{ host: 127.0.0.1, port: 5432, database: {database}, user: postgres, tls: disable }}\n    allow: {allow}\n"
+            ),
+            "",
+        )
+    }
+
+    pub fn spawn(&mut self) {
+        let mut child = Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("serve")
+            .env("AIRLOCK_LOG", "info,airlock=debug")
+            .env_remove("AIRLOCK_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start airlock serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = self.log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut l) = log.lock() {
+                    l.push(line);
+                }
+            }
+        });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.pg_port)).is_err() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("airlock exited early with {status}: {}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "airlock did not start: {}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs the CLI against this gateway's configuration.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("AIRLOCK_CONFIG")
+            .output()
+            .expect("run airlock")
+    }
+
+    /// Runs the CLI and insists it succeeds; returns stdout.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "airlock {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds an identity (with `--group`s, or as an agent) and returns a
+    /// fresh token for it.
+    pub fn identity_with_token(&self, name: &str, extra: &[&str]) -> String {
+        let mut args = vec!["identity", "add", name];
+        args.extend_from_slice(extra);
+        self.cli_ok(&args);
+        self.cli_ok(&["token", "issue", name]).trim().to_string()
+    }
+
+    /// Everything the gateway logged so far.
+    pub fn logs(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle` (logs are asynchronous).
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if self.logs().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// libpq connection string for `user` on connection `dbname`.
+    pub fn conninfo(&self, user: &str, dbname: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname={dbname}",
+            self.pg_port
+        )
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("--- airlock log ---\n{}", self.logs());
+        }
+    }
+}
+
+/// Runs `psql` with a token as password; returns (success, stdout, stderr).
+pub fn psql(conninfo: &str, token: &str, args: &[&str]) -> (bool, String, String) {
+    psql_stdin(conninfo, token, args, None)
+}
+
+pub fn psql_stdin(
+    conninfo: &str,
+    token: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new("psql");
+    cmd.arg(conninfo)
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-At"])
+        .args(args)
+        .env("PGPASSWORD", token)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("psql must be installed");
+    if let Some(mut pipe) = child.stdin.take() {
+        if let Some(input) = stdin {
+            let _ = pipe.write_all(input.as_bytes());
+        }
+    }
+    let out = child.wait_with_output().expect("psql");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
