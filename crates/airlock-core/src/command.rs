@@ -1,16 +1,21 @@
 //! What adapters ask the guard about, and what it answers.
 
+use airlock_policy::rules::Decision;
+
 /// One unit of work a client asks for, independent of wire protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// SQL text as sent; `param_count` bound parameters travel with it.
     Sql { text: String, param_count: usize },
+    /// A shell command line (SSH exec, a typed line).
+    Shell { line: String },
 }
 
 impl Command {
     pub fn text(&self) -> &str {
         match self {
             Command::Sql { text, .. } => text,
+            Command::Shell { line } => line,
         }
     }
 }
@@ -19,14 +24,60 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     Allow,
+    /// Runs, with these column patterns masked in its results.
+    Mask { rules: Vec<String>, columns: Vec<String> },
+    /// Must not run until reviewers approve.
+    Review {
+        rules: Vec<String>,
+        reviewers: Vec<String>,
+        approvals: u32,
+        reason: String,
+    },
     Block { rule: String, reason: String },
 }
 
 impl Verdict {
-    /// The short form recorded on events: `allow` or `block:RULE`.
+    pub fn from_decision(d: &Decision) -> Verdict {
+        use airlock_policy::rules::Action;
+        let deciding: Vec<_> = d.deciding().collect();
+        let names = || deciding.iter().map(|f| f.rule.clone()).collect::<Vec<_>>();
+        let reason = || {
+            deciding
+                .iter()
+                .map(|f| match (&f.error, &f.message) {
+                    (Some(e), _) => format!("rule \"{}\" could not be evaluated: {e}", f.rule),
+                    (None, Some(m)) => m.clone(),
+                    (None, None) => format!("rule \"{}\"", f.rule),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match d.action {
+            Action::Allow => Verdict::Allow,
+            Action::Mask => Verdict::Mask {
+                rules: names(),
+                columns: d.mask_columns.clone(),
+            },
+            Action::Review => Verdict::Review {
+                rules: names(),
+                reviewers: d.reviewers.clone(),
+                approvals: d.approvals,
+                reason: reason(),
+            },
+            Action::Block => Verdict::Block {
+                rule: names().join(","),
+                reason: reason(),
+            },
+        }
+    }
+
+    /// The short form recorded on events: `allow`, `mask:RULES`,
+    /// `review:RULES`, `block:RULES`.
     pub fn label(&self) -> String {
         match self {
             Verdict::Allow => "allow".to_string(),
+            Verdict::Mask { rules, .. } => format!("mask:{}", rules.join(",")),
+            Verdict::Review { rules, .. } => format!("review:{}", rules.join(",")),
             Verdict::Block { rule, .. } => format!("block:{rule}"),
         }
     }

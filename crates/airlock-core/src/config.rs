@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use thiserror::Error;
 
+use airlock_policy::rules::{RuleSet, RuleSpec};
+
 use crate::access::AllowEntry;
 use crate::secret::Secret;
 
@@ -49,7 +51,45 @@ pub struct Config {
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Rules of this deployment, evaluated after the default pack.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleSpec>>,
+    #[serde(default)]
     pub connections: Vec<ConnectionConfig>,
+}
+
+/// Settings of the rule engine and of the default rule pack.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Evaluate the default rule pack (see docs/rules.md).
+    #[serde(default = "yes")]
+    pub default_pack: bool,
+    /// Who reviews what the default pack sends to review.
+    #[serde(default = "default_reviewers")]
+    pub reviewers: Vec<String>,
+    /// Hosts shell network tools may reach (`example.com`, `*.internal`).
+    #[serde(default)]
+    pub egress_allow: Vec<String>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            default_pack: true,
+            reviewers: default_reviewers(),
+            egress_allow: Vec::new(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_reviewers() -> Vec<String> {
+    vec!["group:admins".to_string()]
 }
 
 fn default_data_dir() -> PathBuf {
@@ -180,6 +220,10 @@ pub struct ConnectionConfig {
     pub target: PostgresTarget,
     #[serde(default)]
     pub allow: Vec<Spanned<String>>,
+    /// Refuse what the gateway cannot analyse on this connection (with the
+    /// default pack).
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl ConnectionConfig {
@@ -296,12 +340,49 @@ impl Config {
             tls: None,
             postgres: PostgresFrontend::default(),
             limits: Limits::default(),
+            policy: PolicyConfig::default(),
+            rules: Vec::new(),
             connections: Vec::new(),
         }
     }
 
     pub fn connection(&self, name: &str) -> Option<&ConnectionConfig> {
         self.connections.iter().find(|c| c.name() == name)
+    }
+
+    /// Every rule in force: the default pack (when on), then the file's.
+    pub fn rule_specs(&self) -> Vec<RuleSpec> {
+        let mut specs = if self.policy.default_pack {
+            crate::pack::default_pack(&self.policy)
+        } else {
+            Vec::new()
+        };
+        specs.extend(self.rules.iter().map(|r| r.value.clone()));
+        specs
+    }
+
+    /// Compiles the rules; errors name the rule's line in the file.
+    pub fn compile_rules(&self, path: &Path) -> Result<RuleSet, ConfigError> {
+        let pack_len = if self.policy.default_pack {
+            crate::pack::default_pack(&self.policy).len()
+        } else {
+            0
+        };
+        RuleSet::compile(&self.rule_specs()).map_err(|e| {
+            let (line, field) = match e.index.checked_sub(pack_len) {
+                Some(i) => (
+                    self.rules.get(i).map(|r| r.referenced.line()).unwrap_or(0),
+                    format!("rules[{i}]"),
+                ),
+                None => (0, "policy".to_string()),
+            };
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                field,
+                message: e.to_string(),
+            }
+        })
     }
 
     fn resolve_paths(&mut self, base: &Path) {
@@ -339,6 +420,16 @@ impl Config {
                 "limits are too small to carry any message".into(),
             ));
         }
+        for (i, r) in self.policy.reviewers.iter().enumerate() {
+            AllowEntry::parse(r).map_err(|m| invalid(0, format!("policy.reviewers[{i}]"), m))?;
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            for (j, r) in rule.value.reviewers.iter().enumerate() {
+                AllowEntry::parse(r)
+                    .map_err(|m| invalid(rule.referenced.line(), format!("rules[{i}].reviewers[{j}]"), m))?;
+            }
+        }
+        self.compile_rules(path)?;
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
             let line = c.name.referenced.line();

@@ -1,13 +1,19 @@
 //! The guard: every decision about who may do what is made here, and only
 //! here. It sees identities, connections and commands, never a socket.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
+use airlock_policy::Facts;
+use airlock_policy::rules::{ConnectionView, Decision, IdentityView, Input, RuleSet, SessionCounters};
 use airlock_store::Identity;
 
 use crate::access::AllowEntry;
+use crate::analysis::Analyser;
 use crate::command::{Command, Verdict};
-use crate::config::{Config, ConnectionConfig};
+use crate::config::{Config, ConfigError, ConnectionConfig, ConnectionType};
 
 /// What the guard knows about the session a command arrives on.
 #[derive(Debug, Clone)]
@@ -15,6 +21,38 @@ pub struct SessionInfo {
     pub id: String,
     pub identity: Identity,
     pub connection: String,
+    pub identity_view: IdentityView,
+    pub connection_view: ConnectionView,
+}
+
+impl SessionInfo {
+    pub fn new(id: String, identity: Identity, connection: &ConnectionConfig) -> SessionInfo {
+        SessionInfo {
+            id,
+            identity_view: identity_view(&identity),
+            connection_view: connection_view(connection),
+            connection: connection.name().to_string(),
+            identity,
+        }
+    }
+}
+
+pub fn identity_view(identity: &Identity) -> IdentityView {
+    IdentityView {
+        name: identity.name.clone(),
+        kind: identity.kind.as_str().to_string(),
+        groups: identity.groups.clone(),
+    }
+}
+
+pub fn connection_view(c: &ConnectionConfig) -> ConnectionView {
+    ConnectionView {
+        name: c.name().to_string(),
+        kind: match c.kind {
+            ConnectionType::Postgres => "postgres".into(),
+        },
+        strict: c.strict,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,33 +60,82 @@ pub enum AccessDenied {
     #[error("connection \"{0}\" does not exist")]
     UnknownConnection(String),
     #[error("identity \"{identity}\" is not allowed to use connection \"{connection}\"")]
-    NotAllowed {
-        identity: String,
-        connection: String,
-    },
+    NotAllowed { identity: String, connection: String },
+}
+
+/// Everything the guard decided about one command, for the adapter (the
+/// verdict) and for people (`airlock policy test`: the facts and rules).
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub facts: Arc<Facts>,
+    pub decision: Decision,
+}
+
+/// One generation of configuration and compiled rules. A reload swaps in
+/// a whole new generation; sessions holding the old one finish their
+/// current decision with it.
+struct Generation {
+    config: Arc<Config>,
+    rules: RuleSet,
 }
 
 pub struct Guard {
-    config: Arc<Config>,
+    current: ArcSwap<Generation>,
+    analyser: Analyser,
+    source: Option<PathBuf>,
 }
 
 impl Guard {
-    pub fn new(config: Arc<Config>) -> Guard {
-        Guard { config }
+    /// Builds the guard for a configuration that was already validated.
+    pub fn new(config: Arc<Config>) -> Result<Guard, ConfigError> {
+        let rules = config.compile_rules(Path::new("<configuration>"))?;
+        Ok(Guard {
+            current: ArcSwap::from_pointee(Generation { config, rules }),
+            analyser: Analyser::new(),
+            source: None,
+        })
     }
 
-    pub fn config(&self) -> &Arc<Config> {
-        &self.config
+    /// A guard that can reload its configuration from `path`.
+    pub fn from_file(path: &Path) -> Result<Guard, ConfigError> {
+        let config = Config::load(path)?;
+        let mut guard = Guard::new(Arc::new(config))?;
+        guard.source = Some(path.to_path_buf());
+        Ok(guard)
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.current.load().config.clone()
+    }
+
+    /// Re-reads the configuration file. A file that does not load keeps
+    /// the current rules in force; the error says why.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let Some(path) = &self.source else {
+            return Ok(());
+        };
+        let config = Config::load(path)?;
+        let rules = config.compile_rules(path)?;
+        let old = self.current.load();
+        if old.config.listen.postgres != config.listen.postgres
+            || old.config.listen.api != config.listen.api
+            || old.config.data_dir != config.data_dir
+        {
+            tracing::warn!("listen addresses and data_dir take effect only after a restart");
+        }
+        tracing::info!(rules = rules.len(), connections = config.connections.len(), "configuration reloaded");
+        self.current.store(Arc::new(Generation {
+            config: Arc::new(config),
+            rules,
+        }));
+        Ok(())
     }
 
     /// May this identity open a session on this connection?
-    pub fn authorize(
-        &self,
-        who: &Identity,
-        connection: &str,
-    ) -> Result<&ConnectionConfig, AccessDenied> {
-        let conn = self
-            .config
+    pub fn authorize(&self, who: &Identity, connection: &str) -> Result<ConnectionConfig, AccessDenied> {
+        let config = self.config();
+        let conn = config
             .connection(connection)
             .ok_or_else(|| AccessDenied::UnknownConnection(connection.to_string()))?;
         // Entries were validated at load time; one that somehow fails to
@@ -59,7 +146,7 @@ impl Guard {
             .filter_map(|e| AllowEntry::parse(&e.value).ok())
             .any(|e| e.admits(who));
         if admitted {
-            Ok(conn)
+            Ok(conn.clone())
         } else {
             Err(AccessDenied::NotAllowed {
                 identity: who.name.clone(),
@@ -68,10 +155,21 @@ impl Guard {
         }
     }
 
-    /// Decides one command. Rules arrive with the guardrails work; until
-    /// then an authorised session may run what it sends.
-    pub fn check(&self, _session: &SessionInfo, _command: &Command) -> Verdict {
-        Verdict::Allow
+    /// Decides one command.
+    pub fn check(&self, session: &SessionInfo, counters: SessionCounters, command: &Command) -> Judgement {
+        let facts = self.analyser.analyse(&session.connection_view.kind, command);
+        let generation = self.current.load();
+        let decision = generation.rules.evaluate(&Input {
+            identity: &session.identity_view,
+            connection: &session.connection_view,
+            facts: &facts,
+            session: counters,
+        });
+        Judgement {
+            verdict: Verdict::from_decision(&decision),
+            facts,
+            decision,
+        }
     }
 }
 
@@ -79,47 +177,104 @@ impl Guard {
 mod tests {
     use super::*;
     use airlock_store::IdentityKind;
-    use std::path::Path;
 
     fn guard() -> Guard {
         let text = r#"
+policy: { default_pack: true, reviewers: ["group:dba"] }
+rules:
+  - name: no-pg-sleep-for-agents
+    when: identity.kind == 'agent' && 'pg_sleep' in facts.sql.functions
+    action: block
+    message: agents may not sleep
 connections:
   - name: app-db
     type: postgres
     target: { host: 127.0.0.1, database: app, user: app, tls: disable }
     allow: ["group:eng"]
+    strict: true
   - name: closed
     type: postgres
     target: { host: 127.0.0.1, database: app, user: app, tls: disable }
 "#;
-        Guard::new(Arc::new(Config::parse(Path::new("t.yaml"), text).unwrap()))
+        Guard::new(Arc::new(Config::parse(Path::new("t.yaml"), text).unwrap())).unwrap()
     }
 
-    fn who(groups: &[&str]) -> Identity {
+    fn who(kind: IdentityKind, groups: &[&str]) -> Identity {
         Identity {
             name: "bob".into(),
-            kind: IdentityKind::User,
+            kind,
             groups: groups.iter().map(|g| g.to_string()).collect(),
             scram_salt: vec![],
             created_at: chrono::Utc::now(),
         }
     }
 
+    fn session(g: &Guard, kind: IdentityKind) -> SessionInfo {
+        let conn = g.authorize(&who(kind, &["eng"]), "app-db").unwrap();
+        SessionInfo::new("s1".into(), who(kind, &["eng"]), &conn)
+    }
+
+    fn sql(text: &str) -> Command {
+        Command::Sql {
+            text: text.into(),
+            param_count: 0,
+        }
+    }
+
     #[test]
     fn authorises_by_allow_list() {
         let g = guard();
-        assert!(g.authorize(&who(&["eng"]), "app-db").is_ok());
+        assert!(g.authorize(&who(IdentityKind::User, &["eng"]), "app-db").is_ok());
         assert!(matches!(
-            g.authorize(&who(&[]), "app-db"),
+            g.authorize(&who(IdentityKind::User, &[]), "app-db"),
             Err(AccessDenied::NotAllowed { .. })
         ));
         assert!(matches!(
-            g.authorize(&who(&["eng"]), "closed"),
+            g.authorize(&who(IdentityKind::User, &["eng"]), "closed"),
             Err(AccessDenied::NotAllowed { .. })
         ));
         assert!(matches!(
-            g.authorize(&who(&["eng"]), "nope"),
+            g.authorize(&who(IdentityKind::User, &["eng"]), "nope"),
             Err(AccessDenied::UnknownConnection(_))
         ));
+    }
+
+    #[test]
+    fn default_pack_and_file_rules_decide() {
+        let g = guard();
+        let user = session(&g, IdentityKind::User);
+        let agent = session(&g, IdentityKind::Agent);
+        let c = SessionCounters::default();
+        assert_eq!(g.check(&user, c, &sql("select 1")).verdict, Verdict::Allow);
+        assert!(matches!(g.check(&user, c, &sql("delete from t")).verdict, Verdict::Block { .. }));
+        assert!(matches!(g.check(&user, c, &sql("drop table t")).verdict, Verdict::Review { .. }));
+        assert!(matches!(g.check(&user, c, &sql("selec 1")).verdict, Verdict::Block { .. }));
+        assert_eq!(g.check(&user, c, &sql("select pg_sleep(1)")).verdict, Verdict::Allow);
+        match g.check(&agent, c, &sql("select pg_sleep(1)")).verdict {
+            Verdict::Block { rule, reason } => {
+                assert_eq!(rule, "no-pg-sleep-for-agents");
+                assert_eq!(reason, "agents may not sleep");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reload_keeps_old_rules_when_the_new_file_is_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.yaml");
+        let good = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
+        std::fs::write(&path, good).unwrap();
+        let g = Guard::from_file(&path).unwrap();
+        let s = SessionInfo::new("s".into(), who(IdentityKind::User, &[]), &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap());
+        let c = SessionCounters::default();
+        assert_eq!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Allow);
+        let stricter = format!("{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n");
+        std::fs::write(&path, &stricter).unwrap();
+        g.reload().unwrap();
+        assert!(matches!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Block { .. }));
+        std::fs::write(&path, format!("{stricter}    bogus: 1\n")).unwrap();
+        assert!(g.reload().is_err());
+        assert!(matches!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Block { .. }));
     }
 }

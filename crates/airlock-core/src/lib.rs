@@ -2,9 +2,11 @@
 //! the [`Guard`] that decides, and the vocabulary adapters speak to it in.
 
 pub mod access;
+pub mod analysis;
 pub mod command;
 pub mod config;
 pub mod guard;
+pub mod pack;
 pub mod scram;
 pub mod secret;
 pub mod tokens;
@@ -12,4 +14,4 @@ pub mod tokens;
 pub use airlock_store as store;
 pub use command::{Command, Verdict};
 pub use config::{Config, ConfigError, ConnectionConfig};
-pub use guard::{Guard, SessionInfo};
+pub use guard::{Guard, Judgement, SessionInfo};

@@ -9,11 +9,15 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use airlock_core::{Command, SessionInfo, Verdict};
+use airlock_policy::rules::SessionCounters;
 use airlock_store::{EventRecord, WriteOp};
 
 use crate::frame::{self, Frame};
 use crate::server::Shared;
-use crate::track::{InFlight, Totals, Tracker};
+// A refused statement is replaced on its way to the target by POISON, a
+// syntax error: the target rejects it in its parser, before it touches any
+// table, and answers exactly as for a failed statement.
+use crate::track::{InFlight, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
 use crate::wire::{self, Reader, Severity};
 
@@ -52,6 +56,7 @@ pub struct Relay<'a> {
     max_message: usize,
     tracker: Tracker,
     done: Vec<InFlight>,
+    started: std::time::Instant,
 }
 
 /// What handling one batch of client messages produced.
@@ -82,6 +87,7 @@ impl<'a> Relay<'a> {
             max_message,
             tracker: Tracker::new(),
             done: Vec::new(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -166,29 +172,26 @@ impl<'a> Relay<'a> {
     fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
         match f.tag {
             b'Q' => {
-                let text = Reader::new(&f.body, "Query")
-                    .cstr()
-                    .map_err(|e| e.to_string())?;
+                let text = Reader::new(&f.body, "Query").cstr().map_err(|e| e.to_string())?;
                 let command = Command::Sql {
                     text: text.to_string(),
                     param_count: 0,
                 };
-                match self.decide(&command) {
-                    Ok(verdict) => {
-                        self.tracker
-                            .query(InFlight::new(Arc::from(text), 0, verdict.label()));
-                        put_frame(&mut out.to_server, &f);
-                    }
-                    Err((code, message)) => {
-                        // Nothing reached the target: answer as it would
-                        // have, and the session goes on.
-                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
-                        wire::ready_for_query(
-                            &mut out.to_client,
-                            self.tracker.transaction_status(),
-                        );
+                let (label, refusal) = self.decide(&command);
+                let mut cmd = InFlight::new(Arc::from(text), 0, label);
+                match refusal {
+                    None => put_frame(&mut out.to_server, &f),
+                    Some(refusal) => {
+                        // The target gets a statement that fails in its
+                        // parser, so its answer (and a transaction's
+                        // aborted state) arrive exactly where the refused
+                        // statement's would have; the error is then
+                        // replaced by the gateway's.
+                        put_query(&mut out.to_server, POISON);
+                        cmd.refusal = Some(refusal);
                     }
                 }
+                self.tracker.query(cmd);
             }
             b'P' => {
                 let mut r = Reader::new(&f.body, "Parse");
@@ -198,18 +201,21 @@ impl<'a> Relay<'a> {
                     text: text.to_string(),
                     param_count: 0,
                 };
-                match self.decide(&command) {
-                    Ok(_) => {
-                        self.tracker.parse(name, Arc::from(text));
+                let (label, refusal) = self.decide(&command);
+                match refusal {
+                    None => {
+                        self.tracker.parse(name, Arc::from(text), &label);
                         put_frame(&mut out.to_server, &f);
                     }
-                    Err((code, message)) => {
-                        // The server will not know this statement; the
-                        // client's Bind/Execute for it fail there, and the
-                        // group ends at Sync as after any Parse error.
-                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
-                        self.tracker
-                            .parse(name, Arc::from(format!("<refused> {text}")));
+                    Some(refusal) => {
+                        // As for Query: a Parse that fails on the target
+                        // makes it skip to Sync, as after any Parse error,
+                        // and no earlier statement of that name or of the
+                        // unnamed slot is run in its place.
+                        put_parse(&mut out.to_server, name, POISON);
+                        let mut cmd = InFlight::new(Arc::from(text), 0, label);
+                        cmd.refusal = Some(refusal);
+                        self.tracker.refused_parse(name, cmd);
                     }
                 }
             }
@@ -225,12 +231,9 @@ impl<'a> Relay<'a> {
                 put_frame(&mut out.to_server, &f);
             }
             b'E' => {
-                let portal = Reader::new(&f.body, "Execute")
-                    .cstr()
-                    .map_err(|e| e.to_string())?;
-                let (text, params) = self.tracker.portal(portal);
-                self.tracker
-                    .execute(InFlight::new(text, params, Verdict::Allow.label()));
+                let portal = Reader::new(&f.body, "Execute").cstr().map_err(|e| e.to_string())?;
+                let (text, params, label) = self.tracker.portal(portal);
+                self.tracker.execute(InFlight::new(text, params, label));
                 put_frame(&mut out.to_server, &f);
             }
             b'S' => {
@@ -276,20 +279,54 @@ impl<'a> Relay<'a> {
         Ok(())
     }
 
-    /// Asks the guard; refuses when the command could not be recorded.
-    fn decide(&self, command: &Command) -> Result<Verdict, (&'static str, String)> {
+    /// Asks the guard. Returns the verdict's label for the event and, when
+    /// the command must not run, the error the client gets instead.
+    fn decide(&self, command: &Command) -> (String, Option<Refusal>) {
         if !self.shared.deps.writer.is_healthy() {
-            return Err((
-                "58000",
-                "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
-            ));
+            let refusal = Refusal {
+                code: "58000",
+                message: "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
+            };
+            return ("refused:store-unavailable".into(), Some(refusal));
         }
-        match self.shared.deps.guard.check(self.session, command) {
-            Verdict::Allow => Ok(Verdict::Allow),
-            Verdict::Block { rule, reason } => {
-                Err(("42501", format!("blocked by rule \"{rule}\": {reason}")))
-            }
+        let totals = self.tracker.totals;
+        let counters = SessionCounters {
+            commands: totals.commands,
+            rows: totals.rows,
+            bytes: totals.bytes,
+            seconds: self.started.elapsed().as_secs() as i64,
+        };
+        let judgement = self.shared.deps.guard.check(self.session, counters, command);
+        let label = judgement.verdict.label();
+        let refusal = match judgement.verdict {
+            Verdict::Allow => None,
+            Verdict::Block { rule, reason } => Some(Refusal {
+                code: "42501",
+                message: format!("blocked by rule \"{rule}\": {reason}"),
+            }),
+            Verdict::Review { rules, reviewers, reason, .. } => Some(Refusal {
+                code: "42501",
+                message: format!(
+                    "needs review by {} (rule \"{}\"): {reason}; just-in-time review is not available in this version, so the command was not run",
+                    reviewers.join(", "),
+                    rules.join(",")
+                ),
+            }),
+            // Masking results is not built yet: running the command would
+            // hand the client the very data the rule protects.
+            Verdict::Mask { rules, columns } => Some(Refusal {
+                code: "42501",
+                message: format!(
+                    "rule \"{}\" requires masking {}, which this version cannot apply; the command was not run",
+                    rules.join(","),
+                    columns.join(", ")
+                ),
+            }),
+        };
+        if let Some(r) = &refusal {
+            tracing::info!(session = %self.session.id, verdict = %label, reason = %r.message, "command refused");
         }
+        (label, refusal)
     }
 
     async fn from_server(&mut self) -> Option<EndReason> {
@@ -297,8 +334,10 @@ impl<'a> Relay<'a> {
         loop {
             match frame::take_frame(&mut self.server_buf, self.max_message) {
                 Ok(Some(f)) => {
-                    self.tracker.server_message(f.tag, &f.body, &mut self.done);
-                    put_frame(&mut out, &f);
+                    match self.tracker.server_message(f.tag, &f.body, &mut self.done) {
+                        Some(refusal) => wire::error_response(&mut out, Severity::Error, refusal.code, &refusal.message),
+                        None => put_frame(&mut out, &f),
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -344,6 +383,23 @@ impl<'a> Relay<'a> {
         wire::error_response(&mut out, Severity::Fatal, code, message);
         let _ = self.client.write_all(&out).await;
     }
+}
+
+fn put_query(out: &mut BytesMut, text: &str) {
+    out.put_u8(b'Q');
+    out.put_i32(4 + text.len() as i32 + 1);
+    out.put_slice(text.as_bytes());
+    out.put_u8(0);
+}
+
+fn put_parse(out: &mut BytesMut, name: &str, text: &str) {
+    out.put_u8(b'P');
+    out.put_i32(4 + name.len() as i32 + 1 + text.len() as i32 + 1 + 2);
+    out.put_slice(name.as_bytes());
+    out.put_u8(0);
+    out.put_slice(text.as_bytes());
+    out.put_u8(0);
+    out.put_i16(0);
 }
 
 fn put_frame(out: &mut BytesMut, f: &Frame) {

@@ -229,6 +229,8 @@ async fn refuse(io: &mut BoxIo, refusal: &Refusal) {
 /// Everything the relay needs once the client is in.
 struct Ready {
     session: SessionInfo,
+    /// Host and port of the target, for delivering cancel requests.
+    target: (String, u16),
     upstream: upstream::Upstream,
     client_params: BTreeMap<String, String>,
 }
@@ -342,11 +344,8 @@ async fn handshake(
         "client authenticated"
     );
     Ok(Ready {
-        session: SessionInfo {
-            id: uuid::Uuid::now_v7().to_string(),
-            identity: authenticated.identity,
-            connection,
-        },
+        session: SessionInfo::new(uuid::Uuid::now_v7().to_string(), authenticated.identity, &conn),
+        target: (conn.target.host.clone(), conn.target.port),
         upstream: up,
         client_params: params,
     })
@@ -390,6 +389,7 @@ async fn relay(
 ) {
     let Ready {
         session,
+        target,
         upstream,
         client_params,
     } = ready;
@@ -408,8 +408,8 @@ async fn relay(
         return;
     }
     let registration = shared.cancels.register(CancelTarget {
-        host: upstream_host(&shared, &session.connection),
-        port: upstream_port(&shared, &session.connection),
+        host: target.0,
+        port: target.1,
         tls: upstream.tls.clone(),
         pid: upstream.backend_pid,
         key: upstream.backend_key,
@@ -461,24 +461,4 @@ async fn relay(
     } else {
         tracing::info!(session = %session.id, reason = %reason, commands = totals.commands, "session ended");
     }
-}
-
-fn upstream_host(shared: &Shared, connection: &str) -> String {
-    shared
-        .deps
-        .guard
-        .config()
-        .connection(connection)
-        .map(|c| c.target.host.clone())
-        .unwrap_or_default()
-}
-
-fn upstream_port(shared: &Shared, connection: &str) -> u16 {
-    shared
-        .deps
-        .guard
-        .config()
-        .connection(connection)
-        .map(|c| c.target.port)
-        .unwrap_or(5432)
 }

@@ -26,7 +26,21 @@ pub struct InFlight {
     tag_rows: Option<i64>,
     pub bytes: i64,
     pub error: Option<String>,
+    /// Set when the guard refused the command: the target was sent a
+    /// statement that fails, and its error is replaced by this one.
+    pub refusal: Option<Refusal>,
 }
+
+/// The error a client gets instead of running a refused command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The statement text a refused command is replaced with, and the token
+/// by which its syntax error is recognised.
+pub const POISON: &str = "AIRLOCK_REFUSED_THIS_STATEMENT";
 
 impl InFlight {
     pub fn new(text: Arc<str>, param_count: usize, verdict: String) -> InFlight {
@@ -40,6 +54,7 @@ impl InFlight {
             tag_rows: None,
             bytes: 0,
             error: None,
+            refusal: None,
         }
     }
 
@@ -58,6 +73,9 @@ enum Pending {
     /// An Execute: finished by CommandComplete, EmptyQueryResponse,
     /// PortalSuspended or ErrorResponse.
     Execute(InFlight),
+    /// A Parse the guard refused: finished by the target's error for the
+    /// replacement statement.
+    Parse(InFlight),
     /// The end of an extended-protocol group.
     Sync,
 }
@@ -65,8 +83,9 @@ enum Pending {
 #[derive(Default)]
 pub struct Tracker {
     pending: VecDeque<Pending>,
-    statements: HashMap<String, Arc<str>>,
-    portals: HashMap<String, (Arc<str>, usize)>,
+    /// Prepared statements: text and the verdict label of their Parse.
+    statements: HashMap<String, (Arc<str>, Arc<str>)>,
+    portals: HashMap<String, (Arc<str>, usize, Arc<str>)>,
     /// Error that ended the current extended group; later Executes in the
     /// group are skipped by the server and recorded with it.
     group_error: Option<String>,
@@ -106,16 +125,27 @@ impl Tracker {
         self.pending.push_back(Pending::Simple(cmd));
     }
 
-    pub fn parse(&mut self, name: &str, text: Arc<str>) {
-        self.statements.insert(name.to_string(), text);
+    pub fn parse(&mut self, name: &str, text: Arc<str>, verdict: &str) {
+        self.statements.insert(name.to_string(), (text, Arc::from(verdict)));
+    }
+
+    /// A Parse the guard refused; the target gets the replacement.
+    pub fn refused_parse(&mut self, name: &str, cmd: InFlight) {
+        let text: Arc<str> = Arc::from(format!("<refused> {}", cmd.text));
+        self.statements
+            .insert(name.to_string(), (text, Arc::from(cmd.verdict.as_str())));
+        self.pending.push_back(Pending::Parse(cmd));
     }
 
     pub fn bind(&mut self, portal: &str, statement: &str, param_count: usize) {
-        let text =
-            self.statements.get(statement).cloned().unwrap_or_else(|| {
-                Arc::from(format!("<unknown prepared statement {statement:?}>"))
-            });
-        self.portals.insert(portal.to_string(), (text, param_count));
+        let (text, verdict) = self.statements.get(statement).cloned().unwrap_or_else(|| {
+            (
+                Arc::from(format!("<unknown prepared statement {statement:?}>")),
+                Arc::from("allow"),
+            )
+        });
+        self.portals
+            .insert(portal.to_string(), (text, param_count, verdict));
     }
 
     pub fn close_statement(&mut self, name: &str) {
@@ -126,12 +156,13 @@ impl Tracker {
         self.portals.remove(name);
     }
 
-    /// Text and parameter count of the portal an Execute names.
-    pub fn portal(&self, name: &str) -> (Arc<str>, usize) {
-        self.portals
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| (Arc::from(format!("<unknown portal {name:?}>")), 0))
+    /// Text, parameter count and verdict label of the portal an Execute
+    /// names.
+    pub fn portal(&self, name: &str) -> (Arc<str>, usize, String) {
+        match self.portals.get(name) {
+            Some((text, params, verdict)) => (text.clone(), *params, verdict.to_string()),
+            None => (Arc::from(format!("<unknown portal {name:?}>")), 0, "allow".into()),
+        }
     }
 
     pub fn execute(&mut self, cmd: InFlight) {
@@ -145,7 +176,9 @@ impl Tracker {
     // --- what the server answers ----------------------------------------
 
     /// Accounts one server message; commands it finished go to `done`.
-    pub fn server_message(&mut self, tag: u8, body: &[u8], done: &mut Vec<InFlight>) {
+    /// Returns the refusal to send instead, when the message is the
+    /// target's error for a refused command's replacement.
+    pub fn server_message(&mut self, tag: u8, body: &[u8], done: &mut Vec<InFlight>) -> Option<Refusal> {
         match tag {
             b'D' | b'd' => {
                 if let Some(cmd) = self.front() {
@@ -175,29 +208,53 @@ impl Tracker {
                     self.finish_front(done);
                 }
             }
-            b'E' => {
-                let (code, message) = wire::error_fields(body);
-                let error = format!("{code}: {message}");
-                match self.pending.front_mut() {
-                    Some(Pending::Simple(cmd)) => {
-                        cmd.error.get_or_insert(error);
-                    }
-                    Some(Pending::Execute(cmd)) => {
-                        cmd.error = Some(error.clone());
-                        self.group_error = Some(error);
-                        self.finish_front(done);
-                    }
-                    // An error before any Execute (Parse, Bind) ends the
-                    // group: its Executes never run.
-                    Some(Pending::Sync) | None => self.group_error = Some(error),
-                }
-            }
+            b'E' => return self.error(body, done),
             b'Z' => {
                 self.transaction_status = body.first().copied().unwrap_or(b'I');
                 self.ready(done);
             }
             _ => {}
         }
+        None
+    }
+
+    fn error(&mut self, body: &[u8], done: &mut Vec<InFlight>) -> Option<Refusal> {
+        let (code, message) = wire::error_fields(body);
+        // Only the replacement's own syntax error is rewritten: an earlier
+        // statement's real error must reach the client as it is.
+        let is_poison = message.contains(POISON);
+        let error = format!("{code}: {message}");
+        match self.pending.front_mut() {
+            Some(Pending::Simple(cmd)) => match (&cmd.refusal, is_poison) {
+                (Some(r), true) => {
+                    let r = r.clone();
+                    cmd.error = Some(format!("{}: {}", r.code, r.message));
+                    return Some(r);
+                }
+                _ => {
+                    cmd.error.get_or_insert(error);
+                }
+            },
+            Some(Pending::Execute(cmd)) => {
+                cmd.error = Some(error.clone());
+                self.group_error = Some(error);
+                self.finish_front(done);
+            }
+            Some(Pending::Parse(cmd)) if is_poison => {
+                let r = cmd.refusal.clone();
+                if let Some(r) = &r {
+                    let ours = format!("{}: {}", r.code, r.message);
+                    cmd.error = Some(ours.clone());
+                    self.group_error = Some(ours);
+                }
+                self.finish_front(done);
+                return r;
+            }
+            // An error before any Execute (Parse, Bind) ends the group:
+            // its Executes never run.
+            Some(Pending::Parse(_)) | Some(Pending::Sync) | None => self.group_error = Some(error),
+        }
+        None
     }
 
     fn front(&mut self) -> Option<&mut InFlight> {
@@ -208,7 +265,7 @@ impl Tracker {
     }
 
     fn finish_front(&mut self, done: &mut Vec<InFlight>) {
-        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) = self.pending.pop_front() {
+        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) | Some(Pending::Parse(c)) = self.pending.pop_front() {
             self.account(c, done);
         }
     }
@@ -223,7 +280,7 @@ impl Tracker {
     /// The session ended with commands in flight: record them with why.
     pub fn abandon(&mut self, reason: &str, done: &mut Vec<InFlight>) {
         while let Some(p) = self.pending.pop_front() {
-            if let Pending::Simple(mut c) | Pending::Execute(mut c) = p {
+            if let Pending::Simple(mut c) | Pending::Execute(mut c) | Pending::Parse(mut c) = p {
                 c.error
                     .get_or_insert_with(|| format!("unfinished: {reason}"));
                 self.account(c, done);
@@ -240,7 +297,7 @@ impl Tracker {
         while let Some(p) = self.pending.pop_front() {
             match p {
                 Pending::Sync => break,
-                Pending::Execute(mut c) | Pending::Simple(mut c) => {
+                Pending::Execute(mut c) | Pending::Simple(mut c) | Pending::Parse(mut c) => {
                     let reason = self
                         .group_error
                         .clone()
@@ -298,7 +355,7 @@ mod tests {
     fn pipelined_executes_finish_in_order_and_skip_after_error() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.parse("s1", Arc::from("insert into t values ($1)"));
+        t.parse("s1", Arc::from("insert into t values ($1)"), "allow");
         t.bind("", "s1", 1);
         t.execute(cmd("a"));
         t.execute(cmd("b"));
@@ -335,5 +392,66 @@ mod tests {
         assert_eq!(command_tag_rows(b"UPDATE 2\0"), Some(2));
         assert_eq!(command_tag_rows(b"CREATE TABLE\0"), None);
         assert_eq!(command_tag_rows(b"BEGIN\0"), None);
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+
+    fn refused(text: &str) -> InFlight {
+        let mut c = InFlight::new(Arc::from(text), 0, "block:r".into());
+        c.refusal = Some(Refusal {
+            code: "42501",
+            message: "blocked".into(),
+        });
+        c
+    }
+
+    fn poison_error() -> Vec<u8> {
+        format!("SERROR\0C42601\0Msyntax error at or near \"{POISON}\"\0\0").into_bytes()
+    }
+
+    #[test]
+    fn a_refused_query_has_its_replacement_error_rewritten() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.query(refused("delete from t"));
+        let r = t.server_message(b'E', &poison_error(), &mut done);
+        assert_eq!(r.map(|r| r.code), Some("42501"));
+        t.server_message(b'Z', b"E", &mut done);
+        assert_eq!(done[0].verdict, "block:r");
+        assert_eq!(done[0].error.as_deref(), Some("42501: blocked"));
+    }
+
+    #[test]
+    fn a_real_error_before_a_refused_parse_is_left_alone() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.refused_parse("", refused("delete from t"));
+        t.sync();
+        let real = b"SERROR\0C42601\0Msyntax error at or near \"selec\"\0\0";
+        assert!(t.server_message(b'E', real, &mut done).is_none());
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert!(done[0].error.as_deref().unwrap().starts_with("not executed"));
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn executes_of_a_refused_statement_carry_its_verdict() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.refused_parse("s", refused("delete from t"));
+        t.bind("", "s", 0);
+        let (text, _, verdict) = t.portal("");
+        assert!(text.starts_with("<refused>"));
+        assert_eq!(verdict, "block:r");
+        t.execute(InFlight::new(text, 0, verdict));
+        t.sync();
+        assert!(t.server_message(b'E', &poison_error(), &mut done).is_some());
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 2);
+        assert!(done[1].error.as_deref().unwrap().contains("not executed"));
     }
 }

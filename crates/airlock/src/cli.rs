@@ -36,6 +36,37 @@ pub enum Command {
     /// Inspect recorded sessions.
     #[command(subcommand)]
     Sessions(SessionsCmd),
+    /// Author and check rules.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// Show the facts of a command and the verdict of the rules, without
+    /// connecting anywhere.
+    Test {
+        /// Who sends the command (looked up in the store; if unknown there,
+        /// described by --agent and --group).
+        #[arg(long)]
+        identity: String,
+        /// The connection it is sent on (from the configuration).
+        #[arg(long)]
+        connection: String,
+        /// For an identity not in the store: it is an agent.
+        #[arg(long)]
+        agent: bool,
+        /// For an identity not in the store: its groups.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Analyse the command as a shell command line.
+        #[arg(long)]
+        shell: bool,
+        /// The SQL statement(s) or command line.
+        command: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Subcommand)]

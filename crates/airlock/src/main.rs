@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod cmd;
 mod context;
+mod reload;
 
 use clap::Parser;
 

@@ -1,6 +1,7 @@
 //! One module per subcommand family.
 
 mod identity;
+mod policy;
 mod serve;
 mod sessions;
 mod token;
@@ -8,12 +9,15 @@ mod token;
 use crate::cli::{Cli, Command};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = crate::context::load_config(&cli.config)?;
+    let path = cli.config;
+    let config = || crate::context::load_config(&path);
     match cli.command {
-        Command::Serve => serve::run(config).await,
-        Command::Identity(c) => identity::run(config, c).await,
-        Command::Token(c) => token::run(config, c).await,
-        Command::Sessions(c) => sessions::run(config, c).await,
+        // `serve` loads (and later reloads) the file itself.
+        Command::Serve => serve::run(&path).await,
+        Command::Identity(c) => identity::run(config()?, c).await,
+        Command::Token(c) => token::run(config()?, c).await,
+        Command::Sessions(c) => sessions::run(config()?, c).await,
+        Command::Policy(c) => policy::run(config()?, c).await,
     }
 }
 

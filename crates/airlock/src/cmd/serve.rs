@@ -7,22 +7,24 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use airlock_core::{Config, Guard};
+use std::path::Path;
+
+use airlock_core::Guard;
 use airlock_pg::{PgServer, ServerDeps};
 use airlock_store::writer::{Writer, WriterConfig};
 
 use crate::context::open_store;
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     init_logging();
-    let config = Arc::new(config);
+    let guard = Arc::new(Guard::from_file(config_path)?);
+    let config = guard.config();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
     let store = open_store(&config).await?;
     let (writer, writer_task) = Writer::spawn(store.clone(), WriterConfig::default());
     let tls = airlock_pg::tls::server_config(config.tls.as_ref(), &config.data_dir)
         .context("setting up TLS for clients")?;
-    let guard = Arc::new(Guard::new(config.clone()));
 
     let pg_listener = TcpListener::bind(config.listen.postgres)
         .await
@@ -44,6 +46,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let guard_for_reload = guard.clone();
     let pg = PgServer::new(ServerDeps {
         guard,
         store: store.clone(),
@@ -58,7 +61,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         stop_rx,
     ));
 
+    let reload_task = tokio::spawn(crate::reload::watch(guard_for_reload, config_path.to_path_buf()));
     wait_for_stop().await;
+    reload_task.abort();
     tracing::info!("stopping");
     let _ = stop_tx.send(true);
     let _ = pg_task.await;
