@@ -13,7 +13,7 @@ use airlock_store::{EventRecord, WriteOp};
 
 use crate::frame::{self, Frame};
 use crate::server::Shared;
-use crate::track::{InFlight, Totals, Tracker};
+use crate::track::{InFlight, LocalReply, Totals, Tracker};
 use crate::upstream::BoxIo;
 use crate::wire::{self, Reader, Severity};
 
@@ -58,6 +58,7 @@ pub struct Relay<'a> {
 #[derive(Default)]
 struct Outgoing {
     to_server: BytesMut,
+    /// The gateway's own replies whose turn has come.
     to_client: BytesMut,
     terminate: bool,
 }
@@ -100,16 +101,16 @@ impl<'a> Relay<'a> {
 
     async fn pump(&mut self) -> EndReason {
         // Messages already buffered during startup are handled first.
-        if !self.client_buf.is_empty() {
-            if let Some(end) = self.from_client().await {
-                return end;
-            }
+        if !self.client_buf.is_empty()
+            && let Some(end) = self.client_data().await
+        {
+            return end;
         }
         loop {
             tokio::select! {
                 read = self.client.read_buf(&mut self.client_buf) => match read {
                     Ok(0) => return EndReason::ClientClosed,
-                    Ok(_) => if let Some(end) = self.from_client().await { return end },
+                    Ok(_) => if let Some(end) = self.client_data().await { return end },
                     Err(e) => return EndReason::ClientError(e.to_string()),
                 },
                 read = self.server.read_buf(&mut self.server_buf) => match read {
@@ -117,14 +118,15 @@ impl<'a> Relay<'a> {
                         // Let the client see whatever the target said last.
                         return EndReason::TargetClosed;
                     }
-                    Ok(_) => if let Some(end) = self.from_server().await { return end },
+                    Ok(_) => if let Some(end) = self.server_data().await { return end },
                     Err(e) => return EndReason::TargetError(e.to_string()),
                 },
             }
         }
     }
 
-    async fn from_client(&mut self) -> Option<EndReason> {
+    /// Handles every complete message the client has sent so far.
+    async fn client_data(&mut self) -> Option<EndReason> {
         let mut out = Outgoing::default();
         loop {
             match frame::take_frame(&mut self.client_buf, self.max_message) {
@@ -145,15 +147,16 @@ impl<'a> Relay<'a> {
                 }
             }
         }
-        if !out.to_server.is_empty() {
-            if let Err(e) = self.server.write_all(&out.to_server).await {
-                return Some(EndReason::TargetError(e.to_string()));
-            }
+        if !out.to_server.is_empty()
+            && let Err(e) = self.server.write_all(&out.to_server).await
+        {
+            return Some(EndReason::TargetError(e.to_string()));
         }
-        if !out.to_client.is_empty() {
-            if let Err(e) = self.client.write_all(&out.to_client).await {
-                return Some(EndReason::ClientError(e.to_string()));
-            }
+        self.tracker.release_local(&mut out.to_client);
+        if !out.to_client.is_empty()
+            && let Err(e) = self.client.write_all(&out.to_client).await
+        {
+            return Some(EndReason::ClientError(e.to_string()));
         }
         if out.terminate {
             return Some(EndReason::ClientTerminated);
@@ -182,11 +185,11 @@ impl<'a> Relay<'a> {
                     Err((code, message)) => {
                         // Nothing reached the target: answer as it would
                         // have, and the session goes on.
-                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
-                        wire::ready_for_query(
-                            &mut out.to_client,
-                            self.tracker.transaction_status(),
-                        );
+                        self.tracker.local(LocalReply {
+                            code,
+                            message,
+                            ready: true,
+                        });
                     }
                 }
             }
@@ -199,17 +202,22 @@ impl<'a> Relay<'a> {
                     param_count: 0,
                 };
                 match self.decide(&command) {
-                    Ok(_) => {
-                        self.tracker.parse(name, Arc::from(text));
+                    Ok(verdict) => {
+                        self.tracker
+                            .parse(name, InFlight::new(Arc::from(text), 0, verdict.label()));
                         put_frame(&mut out.to_server, &f);
                     }
                     Err((code, message)) => {
                         // The server will not know this statement; the
                         // client's Bind/Execute for it fail there, and the
                         // group ends at Sync as after any Parse error.
-                        wire::error_response(&mut out.to_client, Severity::Error, code, &message);
+                        self.tracker.local(LocalReply {
+                            code,
+                            message,
+                            ready: false,
+                        });
                         self.tracker
-                            .parse(name, Arc::from(format!("<refused> {text}")));
+                            .refused_parse(name, Arc::from(format!("<refused> {text}")));
                     }
                 }
             }
@@ -252,13 +260,11 @@ impl<'a> Relay<'a> {
                 // A fast-path function call names a function by OID, with
                 // no SQL the guard could read: refuse rather than wave it
                 // through.
-                wire::error_response(
-                    &mut out.to_client,
-                    Severity::Error,
-                    "0A000",
-                    "fast-path function calls are not supported through Airlock; call the function in SQL",
-                );
-                wire::ready_for_query(&mut out.to_client, self.tracker.transaction_status());
+                self.tracker.local(LocalReply {
+                    code: "0A000",
+                    message: "fast-path function calls are not supported through Airlock; call the function in SQL".into(),
+                    ready: true,
+                });
             }
             b'X' => {
                 put_frame(&mut out.to_server, &f);
@@ -292,13 +298,16 @@ impl<'a> Relay<'a> {
         }
     }
 
-    async fn from_server(&mut self) -> Option<EndReason> {
+    /// Passes every complete message the target has sent so far on to the
+    /// client, accounting each to the command it answers.
+    async fn server_data(&mut self) -> Option<EndReason> {
         let mut out = BytesMut::new();
         loop {
             match frame::take_frame(&mut self.server_buf, self.max_message) {
                 Ok(Some(f)) => {
                     self.tracker.server_message(f.tag, &f.body, &mut self.done);
                     put_frame(&mut out, &f);
+                    self.tracker.release_local(&mut out);
                 }
                 Ok(None) => break,
                 Err(e) => {

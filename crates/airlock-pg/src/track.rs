@@ -10,9 +10,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 
-use crate::wire;
+use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
 #[derive(Debug)]
@@ -51,6 +52,16 @@ impl InFlight {
     }
 }
 
+/// A reply the gateway gives in the target's place (a refusal).
+#[derive(Debug)]
+pub struct LocalReply {
+    pub code: &'static str,
+    pub message: String,
+    /// Followed by ReadyForQuery, as the reply to a Query or a function
+    /// call is; a refused Parse leaves that to the group's Sync.
+    pub ready: bool,
+}
+
 #[derive(Debug)]
 enum Pending {
     /// A simple-protocol Query: finished by ReadyForQuery.
@@ -58,8 +69,17 @@ enum Pending {
     /// An Execute: finished by CommandComplete, EmptyQueryResponse,
     /// PortalSuspended or ErrorResponse.
     Execute(InFlight),
+    /// A forwarded Parse: gone at ParseComplete, recorded only if the
+    /// server refuses it. A group without an Execute (a driver preparing a
+    /// statement) has no other place for that error to land, and a
+    /// statement the server refused must still leave an audit trail.
+    Parse(InFlight),
     /// The end of an extended-protocol group.
     Sync,
+    /// The gateway's own reply, held until everything the client sent
+    /// before it has been answered: a client matches replies to requests
+    /// by their order alone.
+    Local(LocalReply),
 }
 
 #[derive(Default)]
@@ -91,6 +111,7 @@ impl Tracker {
 
     /// `I` idle, `T` in a transaction, `E` in a failed transaction, as of
     /// the last ReadyForQuery.
+    #[cfg(test)]
     pub fn transaction_status(&self) -> u8 {
         self.transaction_status
     }
@@ -106,7 +127,15 @@ impl Tracker {
         self.pending.push_back(Pending::Simple(cmd));
     }
 
-    pub fn parse(&mut self, name: &str, text: Arc<str>) {
+    /// A Parse forwarded to the server.
+    pub fn parse(&mut self, name: &str, cmd: InFlight) {
+        self.statements.insert(name.to_string(), cmd.text.clone());
+        self.pending.push_back(Pending::Parse(cmd));
+    }
+
+    /// A Parse the gateway answered itself: the server never sees it, but
+    /// later Binds name it.
+    pub fn refused_parse(&mut self, name: &str, text: Arc<str>) {
         self.statements.insert(name.to_string(), text);
     }
 
@@ -142,6 +171,25 @@ impl Tracker {
         self.pending.push_back(Pending::Sync);
     }
 
+    /// Queues a reply of the gateway's own; `release_local` writes it once
+    /// its turn comes.
+    pub fn local(&mut self, reply: LocalReply) {
+        self.pending.push_back(Pending::Local(reply));
+    }
+
+    /// Writes the gateway's own replies that are now at the front: called
+    /// after each batch from the client and each message from the server.
+    pub fn release_local(&mut self, out: &mut BytesMut) {
+        while matches!(self.pending.front(), Some(Pending::Local(_))) {
+            if let Some(Pending::Local(reply)) = self.pending.pop_front() {
+                wire::error_response(out, Severity::Error, reply.code, &reply.message);
+                if reply.ready {
+                    wire::ready_for_query(out, self.transaction_status);
+                }
+            }
+        }
+    }
+
     // --- what the server answers ----------------------------------------
 
     /// Accounts one server message; commands it finished go to `done`.
@@ -175,21 +223,38 @@ impl Tracker {
                     self.finish_front(done);
                 }
             }
+            // ParseComplete: the statement is known to the server; it is
+            // recorded when executed.
+            b'1' => {
+                if matches!(self.pending.front(), Some(Pending::Parse(_))) {
+                    self.pending.pop_front();
+                }
+            }
             b'E' => {
                 let (code, message) = wire::error_fields(body);
                 let error = format!("{code}: {message}");
+                if self.failed_parse_before_execute() {
+                    // The Execute that follows reports it, so one failed
+                    // statement is one event; the server skips every later
+                    // Parse of the group, so none of them ran either.
+                    while let Some(Pending::Parse(_)) = self.pending.front() {
+                        self.pending.pop_front();
+                    }
+                }
                 match self.pending.front_mut() {
                     Some(Pending::Simple(cmd)) => {
                         cmd.error.get_or_insert(error);
                     }
-                    Some(Pending::Execute(cmd)) => {
+                    Some(Pending::Execute(cmd)) | Some(Pending::Parse(cmd)) => {
                         cmd.error = Some(error.clone());
                         self.group_error = Some(error);
                         self.finish_front(done);
                     }
-                    // An error before any Execute (Parse, Bind) ends the
+                    // An error before any Execute (Bind, Describe) ends the
                     // group: its Executes never run.
-                    Some(Pending::Sync) | None => self.group_error = Some(error),
+                    Some(Pending::Sync) | Some(Pending::Local(_)) | None => {
+                        self.group_error = Some(error)
+                    }
                 }
             }
             b'Z' => {
@@ -200,6 +265,16 @@ impl Tracker {
         }
     }
 
+    /// Is the front a Parse whose group goes on to an Execute?
+    fn failed_parse_before_execute(&self) -> bool {
+        matches!(self.pending.front(), Some(Pending::Parse(_)))
+            && self
+                .pending
+                .iter()
+                .take_while(|p| !matches!(p, Pending::Sync))
+                .any(|p| matches!(p, Pending::Execute(_)))
+    }
+
     fn front(&mut self) -> Option<&mut InFlight> {
         match self.pending.front_mut() {
             Some(Pending::Simple(c)) | Some(Pending::Execute(c)) => Some(c),
@@ -208,7 +283,9 @@ impl Tracker {
     }
 
     fn finish_front(&mut self, done: &mut Vec<InFlight>) {
-        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) = self.pending.pop_front() {
+        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) | Some(Pending::Parse(c)) =
+            self.pending.pop_front()
+        {
             self.account(c, done);
         }
     }
@@ -237,9 +314,16 @@ impl Tracker {
             self.finish_front(done);
             return;
         }
+        let mut held = Vec::new();
         while let Some(p) = self.pending.pop_front() {
             match p {
                 Pending::Sync => break,
+                // A refusal inside a group the server cut short: it still
+                // goes out, right after this ReadyForQuery.
+                Pending::Local(reply) => held.push(reply),
+                // Skipped after an earlier error in the group: it never
+                // reached the parser, so there is nothing to record.
+                Pending::Parse(_) => {}
                 Pending::Execute(mut c) | Pending::Simple(mut c) => {
                     let reason = self
                         .group_error
@@ -249,6 +333,9 @@ impl Tracker {
                     self.account(c, done);
                 }
             }
+        }
+        for reply in held.into_iter().rev() {
+            self.pending.push_front(Pending::Local(reply));
         }
         self.group_error = None;
     }
@@ -298,7 +385,7 @@ mod tests {
     fn pipelined_executes_finish_in_order_and_skip_after_error() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.parse("s1", Arc::from("insert into t values ($1)"));
+        t.parse("s1", cmd("insert into t values ($1)"));
         t.bind("", "s1", 1);
         t.execute(cmd("a"));
         t.execute(cmd("b"));
@@ -327,6 +414,77 @@ mod tests {
         // The error was at the front Execute: it is the one that failed.
         assert_eq!(done.len(), 1);
         assert!(done[0].error.as_deref().unwrap().contains("42601"));
+    }
+
+    #[test]
+    fn a_refused_prepare_is_recorded_and_a_successful_one_is_not() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        // Parse, Describe, Sync twice (a driver preparing), pipelined.
+        t.parse("s1", cmd("select 1"));
+        t.sync();
+        t.parse("s2", cmd("a"));
+        t.parse("s3", cmd("b"));
+        t.sync();
+        t.server_message(b'1', b"", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert!(done.is_empty());
+        // The second group's first Parse fails; the server skips the
+        // second, which is not recorded: it never ran.
+        t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(&*done[0].text, "a");
+        assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
+        assert!(t.idle());
+        assert_eq!(t.totals.commands, 1);
+    }
+
+    #[test]
+    fn a_failed_parse_followed_by_its_execute_is_one_event() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.parse("", cmd("selec 1"));
+        t.bind("", "", 0);
+        t.execute(cmd("selec 1"));
+        t.sync();
+        t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn the_gateways_own_replies_wait_their_turn() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        let mut out = BytesMut::new();
+        let refusal = |ready| LocalReply {
+            code: "0A000",
+            message: "no".into(),
+            ready,
+        };
+        // Nothing in flight: out at once.
+        t.local(refusal(true));
+        t.release_local(&mut out);
+        assert_eq!(out[0], b'E');
+        out.clear();
+        // Behind a query in flight: held until that query's ReadyForQuery,
+        // then followed by a ReadyForQuery with the status it left.
+        t.query(cmd("begin; select 1"));
+        t.local(refusal(true));
+        t.release_local(&mut out);
+        assert!(out.is_empty());
+        t.server_message(b'C', b"SELECT 1\0", &mut done);
+        t.release_local(&mut out);
+        assert!(out.is_empty());
+        t.server_message(b'Z', b"T", &mut done);
+        t.release_local(&mut out);
+        assert_eq!(out[0], b'E');
+        let z = &out[out.len() - 6..];
+        assert_eq!(z, b"Z\0\0\0\x05T");
+        assert!(t.idle());
     }
 
     #[test]
