@@ -44,9 +44,18 @@ fn statements() -> Vec<(&'static str, String)> {
                 JOIN warehouses w ON w.id = s.warehouse_id \
                 WHERE o.created_at > now() - interval '1 day' AND c.region = 'eu' LIMIT 100"
         .to_string();
-    let values: Vec<String> = (0..200).map(|i| format!("({i}, 'name {i}', {}.5, now())", i * 3)).collect();
-    let insert = format!("INSERT INTO items (id, name, price, created_at) VALUES {}", values.join(", "));
-    vec![("point_select", point), ("join_5_way", join), ("insert_200_rows", insert)]
+    let values: Vec<String> = (0..200)
+        .map(|i| format!("({i}, 'name {i}', {}.5, now())", i * 3))
+        .collect();
+    let insert = format!(
+        "INSERT INTO items (id, name, price, created_at) VALUES {}",
+        values.join(", ")
+    );
+    vec![
+        ("point_select", point),
+        ("join_5_way", join),
+        ("insert_200_rows", insert),
+    ]
 }
 
 fn bench(c: &mut Criterion) {
@@ -61,7 +70,9 @@ fn bench(c: &mut Criterion) {
     };
     let conn = config.connection("app").expect("connection");
     let session = SessionInfo::new("bench".into(), identity, conn);
-    let rules = config.compile_rules(Path::new("bench.yaml")).expect("rules");
+    let rules = config
+        .compile_rules(Path::new("bench.yaml"))
+        .expect("rules");
     assert_eq!(rules.len(), 20);
     let analyser = airlock_core::analysis::Analyser::new();
 
@@ -93,7 +104,11 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("{name}/cached"), |b| {
             b.iter(|| {
                 i = (i + 1) % variants.len();
-                black_box(guard.check(&session, SessionCounters::default(), black_box(&variants[i])))
+                black_box(guard.check(
+                    &session,
+                    SessionCounters::default(),
+                    black_box(&variants[i]),
+                ))
             })
         });
     }

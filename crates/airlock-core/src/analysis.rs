@@ -72,7 +72,11 @@ impl Analyser {
     pub fn uncached(&self, connection_type: &str, command: &Command) -> Arc<Facts> {
         match command {
             Command::Sql { text, .. } => {
-                let dialect = if connection_type == "mysql" { Dialect::MySql } else { Dialect::Postgres };
+                let dialect = if connection_type == "mysql" {
+                    Dialect::MySql
+                } else {
+                    Dialect::Postgres
+                };
                 Arc::new(sql::analyse(dialect, text))
             }
             Command::Shell { .. } => self.analyse(connection_type, command),

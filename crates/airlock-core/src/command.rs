@@ -25,7 +25,10 @@ impl Command {
 pub enum Verdict {
     Allow,
     /// Runs, with these column patterns masked in its results.
-    Mask { rules: Vec<String>, columns: Vec<String> },
+    Mask {
+        rules: Vec<String>,
+        columns: Vec<String>,
+    },
     /// Must not run until reviewers approve.
     Review {
         rules: Vec<String>,
@@ -33,7 +36,10 @@ pub enum Verdict {
         approvals: u32,
         reason: String,
     },
-    Block { rule: String, reason: String },
+    Block {
+        rule: String,
+        reason: String,
+    },
 }
 
 impl Verdict {

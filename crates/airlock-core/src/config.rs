@@ -425,8 +425,13 @@ impl Config {
         }
         for (i, rule) in self.rules.iter().enumerate() {
             for (j, r) in rule.value.reviewers.iter().enumerate() {
-                AllowEntry::parse(r)
-                    .map_err(|m| invalid(rule.referenced.line(), format!("rules[{i}].reviewers[{j}]"), m))?;
+                AllowEntry::parse(r).map_err(|m| {
+                    invalid(
+                        rule.referenced.line(),
+                        format!("rules[{i}].reviewers[{j}]"),
+                        m,
+                    )
+                })?;
             }
         }
         self.compile_rules(path)?;

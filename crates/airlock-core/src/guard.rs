@@ -7,7 +7,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use airlock_policy::Facts;
-use airlock_policy::rules::{ConnectionView, Decision, IdentityView, Input, RuleSet, SessionCounters};
+use airlock_policy::rules::{
+    ConnectionView, Decision, IdentityView, Input, RuleSet, SessionCounters,
+};
 use airlock_store::Identity;
 
 use crate::access::AllowEntry;
@@ -60,7 +62,10 @@ pub enum AccessDenied {
     #[error("connection \"{0}\" does not exist")]
     UnknownConnection(String),
     #[error("identity \"{identity}\" is not allowed to use connection \"{connection}\"")]
-    NotAllowed { identity: String, connection: String },
+    NotAllowed {
+        identity: String,
+        connection: String,
+    },
 }
 
 /// Everything the guard decided about one command, for the adapter (the
@@ -124,7 +129,11 @@ impl Guard {
         {
             tracing::warn!("listen addresses and data_dir take effect only after a restart");
         }
-        tracing::info!(rules = rules.len(), connections = config.connections.len(), "configuration reloaded");
+        tracing::info!(
+            rules = rules.len(),
+            connections = config.connections.len(),
+            "configuration reloaded"
+        );
         self.current.store(Arc::new(Generation {
             config: Arc::new(config),
             rules,
@@ -133,7 +142,11 @@ impl Guard {
     }
 
     /// May this identity open a session on this connection?
-    pub fn authorize(&self, who: &Identity, connection: &str) -> Result<ConnectionConfig, AccessDenied> {
+    pub fn authorize(
+        &self,
+        who: &Identity,
+        connection: &str,
+    ) -> Result<ConnectionConfig, AccessDenied> {
         let config = self.config();
         let conn = config
             .connection(connection)
@@ -156,8 +169,15 @@ impl Guard {
     }
 
     /// Decides one command.
-    pub fn check(&self, session: &SessionInfo, counters: SessionCounters, command: &Command) -> Judgement {
-        let facts = self.analyser.analyse(&session.connection_view.kind, command);
+    pub fn check(
+        &self,
+        session: &SessionInfo,
+        counters: SessionCounters,
+        command: &Command,
+    ) -> Judgement {
+        let facts = self
+            .analyser
+            .analyse(&session.connection_view.kind, command);
         let generation = self.current.load();
         let decision = generation.rules.evaluate(&Input {
             identity: &session.identity_view,
@@ -224,7 +244,10 @@ connections:
     #[test]
     fn authorises_by_allow_list() {
         let g = guard();
-        assert!(g.authorize(&who(IdentityKind::User, &["eng"]), "app-db").is_ok());
+        assert!(
+            g.authorize(&who(IdentityKind::User, &["eng"]), "app-db")
+                .is_ok()
+        );
         assert!(matches!(
             g.authorize(&who(IdentityKind::User, &[]), "app-db"),
             Err(AccessDenied::NotAllowed { .. })
@@ -246,10 +269,22 @@ connections:
         let agent = session(&g, IdentityKind::Agent);
         let c = SessionCounters::default();
         assert_eq!(g.check(&user, c, &sql("select 1")).verdict, Verdict::Allow);
-        assert!(matches!(g.check(&user, c, &sql("delete from t")).verdict, Verdict::Block { .. }));
-        assert!(matches!(g.check(&user, c, &sql("drop table t")).verdict, Verdict::Review { .. }));
-        assert!(matches!(g.check(&user, c, &sql("selec 1")).verdict, Verdict::Block { .. }));
-        assert_eq!(g.check(&user, c, &sql("select pg_sleep(1)")).verdict, Verdict::Allow);
+        assert!(matches!(
+            g.check(&user, c, &sql("delete from t")).verdict,
+            Verdict::Block { .. }
+        ));
+        assert!(matches!(
+            g.check(&user, c, &sql("drop table t")).verdict,
+            Verdict::Review { .. }
+        ));
+        assert!(matches!(
+            g.check(&user, c, &sql("selec 1")).verdict,
+            Verdict::Block { .. }
+        ));
+        assert_eq!(
+            g.check(&user, c, &sql("select pg_sleep(1)")).verdict,
+            Verdict::Allow
+        );
         match g.check(&agent, c, &sql("select pg_sleep(1)")).verdict {
             Verdict::Block { rule, reason } => {
                 assert_eq!(rule, "no-pg-sleep-for-agents");
@@ -266,15 +301,27 @@ connections:
         let good = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
         std::fs::write(&path, good).unwrap();
         let g = Guard::from_file(&path).unwrap();
-        let s = SessionInfo::new("s".into(), who(IdentityKind::User, &[]), &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap());
+        let s = SessionInfo::new(
+            "s".into(),
+            who(IdentityKind::User, &[]),
+            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
+        );
         let c = SessionCounters::default();
         assert_eq!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Allow);
-        let stricter = format!("{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n");
+        let stricter = format!(
+            "{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n"
+        );
         std::fs::write(&path, &stricter).unwrap();
         g.reload().unwrap();
-        assert!(matches!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Block { .. }));
+        assert!(matches!(
+            g.check(&s, c, &sql("select 1")).verdict,
+            Verdict::Block { .. }
+        ));
         std::fs::write(&path, format!("{stricter}    bogus: 1\n")).unwrap();
         assert!(g.reload().is_err());
-        assert!(matches!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Block { .. }));
+        assert!(matches!(
+            g.check(&s, c, &sql("select 1")).verdict,
+            Verdict::Block { .. }
+        ));
     }
 }

@@ -10,7 +10,11 @@ fn rule(name: &str, when: &str, action: Action, message: &str, reviewers: &[Stri
         name: format!("default:{name}"),
         when: when.to_string(),
         action,
-        reviewers: if action == Action::Review { reviewers.to_vec() } else { Vec::new() },
+        reviewers: if action == Action::Review {
+            reviewers.to_vec()
+        } else {
+            Vec::new()
+        },
         approvals: None,
         columns: Vec::new(),
         message: Some(message.to_string()),
@@ -25,7 +29,10 @@ fn allowed_host(list: &[String]) -> String {
     }
     list.iter()
         .map(|entry| match entry.strip_prefix("*.") {
-            Some(suffix) => format!("h.endsWith({})", cel_string(&format!(".{}", suffix.to_lowercase()))),
+            Some(suffix) => format!(
+                "h.endsWith({})",
+                cel_string(&format!(".{}", suffix.to_lowercase()))
+            ),
             None => format!("h == {}", cel_string(&entry.to_lowercase())),
         })
         .collect::<Vec<_>>()

@@ -14,10 +14,7 @@ use airlock_store::{EventRecord, WriteOp};
 
 use crate::frame::{self, Frame};
 use crate::server::Shared;
-// A refused statement is replaced on its way to the target by POISON, a
-// syntax error: the target rejects it in its parser, before it touches any
-// table, and answers exactly as for a failed statement.
-use crate::track::{InFlight, POISON, Refusal, Totals, Tracker};
+use crate::track::{InFlight, LocalReply, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
 use crate::wire::{self, Reader, Severity};
 
@@ -55,14 +52,16 @@ pub struct Relay<'a> {
     server_buf: BytesMut,
     max_message: usize,
     tracker: Tracker,
-    done: Vec<InFlight>,
+    /// When the session started, for `session.seconds` in rules.
     started: std::time::Instant,
+    done: Vec<InFlight>,
 }
 
 /// What handling one batch of client messages produced.
 #[derive(Default)]
 struct Outgoing {
     to_server: BytesMut,
+    /// The gateway's own replies whose turn has come.
     to_client: BytesMut,
     terminate: bool,
 }
@@ -86,8 +85,8 @@ impl<'a> Relay<'a> {
             server_buf,
             max_message,
             tracker: Tracker::new(),
-            done: Vec::new(),
             started: std::time::Instant::now(),
+            done: Vec::new(),
         }
     }
 
@@ -106,16 +105,16 @@ impl<'a> Relay<'a> {
 
     async fn pump(&mut self) -> EndReason {
         // Messages already buffered during startup are handled first.
-        if !self.client_buf.is_empty() {
-            if let Some(end) = self.from_client().await {
-                return end;
-            }
+        if !self.client_buf.is_empty()
+            && let Some(end) = self.client_data().await
+        {
+            return end;
         }
         loop {
             tokio::select! {
                 read = self.client.read_buf(&mut self.client_buf) => match read {
                     Ok(0) => return EndReason::ClientClosed,
-                    Ok(_) => if let Some(end) = self.from_client().await { return end },
+                    Ok(_) => if let Some(end) = self.client_data().await { return end },
                     Err(e) => return EndReason::ClientError(e.to_string()),
                 },
                 read = self.server.read_buf(&mut self.server_buf) => match read {
@@ -123,14 +122,15 @@ impl<'a> Relay<'a> {
                         // Let the client see whatever the target said last.
                         return EndReason::TargetClosed;
                     }
-                    Ok(_) => if let Some(end) = self.from_server().await { return end },
+                    Ok(_) => if let Some(end) = self.server_data().await { return end },
                     Err(e) => return EndReason::TargetError(e.to_string()),
                 },
             }
         }
     }
 
-    async fn from_client(&mut self) -> Option<EndReason> {
+    /// Handles every complete message the client has sent so far.
+    async fn client_data(&mut self) -> Option<EndReason> {
         let mut out = Outgoing::default();
         loop {
             match frame::take_frame(&mut self.client_buf, self.max_message) {
@@ -151,15 +151,16 @@ impl<'a> Relay<'a> {
                 }
             }
         }
-        if !out.to_server.is_empty() {
-            if let Err(e) = self.server.write_all(&out.to_server).await {
-                return Some(EndReason::TargetError(e.to_string()));
-            }
+        if !out.to_server.is_empty()
+            && let Err(e) = self.server.write_all(&out.to_server).await
+        {
+            return Some(EndReason::TargetError(e.to_string()));
         }
-        if !out.to_client.is_empty() {
-            if let Err(e) = self.client.write_all(&out.to_client).await {
-                return Some(EndReason::ClientError(e.to_string()));
-            }
+        self.tracker.release_local(&mut out.to_client);
+        if !out.to_client.is_empty()
+            && let Err(e) = self.client.write_all(&out.to_client).await
+        {
+            return Some(EndReason::ClientError(e.to_string()));
         }
         if out.terminate {
             return Some(EndReason::ClientTerminated);
@@ -172,7 +173,9 @@ impl<'a> Relay<'a> {
     fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
         match f.tag {
             b'Q' => {
-                let text = Reader::new(&f.body, "Query").cstr().map_err(|e| e.to_string())?;
+                let text = Reader::new(&f.body, "Query")
+                    .cstr()
+                    .map_err(|e| e.to_string())?;
                 let command = Command::Sql {
                     text: text.to_string(),
                     param_count: 0,
@@ -182,11 +185,6 @@ impl<'a> Relay<'a> {
                 match refusal {
                     None => put_frame(&mut out.to_server, &f),
                     Some(refusal) => {
-                        // The target gets a statement that fails in its
-                        // parser, so its answer (and a transaction's
-                        // aborted state) arrive exactly where the refused
-                        // statement's would have; the error is then
-                        // replaced by the gateway's.
                         put_query(&mut out.to_server, POISON);
                         cmd.refusal = Some(refusal);
                     }
@@ -202,22 +200,15 @@ impl<'a> Relay<'a> {
                     param_count: 0,
                 };
                 let (label, refusal) = self.decide(&command);
+                let mut cmd = InFlight::new(Arc::from(text), 0, label);
                 match refusal {
-                    None => {
-                        self.tracker.parse(name, Arc::from(text), &label);
-                        put_frame(&mut out.to_server, &f);
-                    }
+                    None => put_frame(&mut out.to_server, &f),
                     Some(refusal) => {
-                        // As for Query: a Parse that fails on the target
-                        // makes it skip to Sync, as after any Parse error,
-                        // and no earlier statement of that name or of the
-                        // unnamed slot is run in its place.
                         put_parse(&mut out.to_server, name, POISON);
-                        let mut cmd = InFlight::new(Arc::from(text), 0, label);
                         cmd.refusal = Some(refusal);
-                        self.tracker.refused_parse(name, cmd);
                     }
                 }
+                self.tracker.parse(name, cmd);
             }
             b'B' => {
                 let mut r = Reader::new(&f.body, "Bind");
@@ -231,7 +222,9 @@ impl<'a> Relay<'a> {
                 put_frame(&mut out.to_server, &f);
             }
             b'E' => {
-                let portal = Reader::new(&f.body, "Execute").cstr().map_err(|e| e.to_string())?;
+                let portal = Reader::new(&f.body, "Execute")
+                    .cstr()
+                    .map_err(|e| e.to_string())?;
                 let (text, params, label) = self.tracker.portal(portal);
                 self.tracker.execute(InFlight::new(text, params, label));
                 put_frame(&mut out.to_server, &f);
@@ -255,13 +248,11 @@ impl<'a> Relay<'a> {
                 // A fast-path function call names a function by OID, with
                 // no SQL the guard could read: refuse rather than wave it
                 // through.
-                wire::error_response(
-                    &mut out.to_client,
-                    Severity::Error,
-                    "0A000",
-                    "fast-path function calls are not supported through Airlock; call the function in SQL",
-                );
-                wire::ready_for_query(&mut out.to_client, self.tracker.transaction_status());
+                self.tracker.local(LocalReply {
+                    code: "0A000",
+                    message: "fast-path function calls are not supported through Airlock; call the function in SQL".into(),
+                    ready: true,
+                });
             }
             b'X' => {
                 put_frame(&mut out.to_server, &f);
@@ -296,7 +287,11 @@ impl<'a> Relay<'a> {
             bytes: totals.bytes,
             seconds: self.started.elapsed().as_secs() as i64,
         };
-        let judgement = self.shared.deps.guard.check(self.session, counters, command);
+        let judgement = self
+            .shared
+            .deps
+            .guard
+            .check(self.session, counters, command);
         let label = judgement.verdict.label();
         let refusal = match judgement.verdict {
             Verdict::Allow => None,
@@ -304,7 +299,12 @@ impl<'a> Relay<'a> {
                 code: "42501",
                 message: format!("blocked by rule \"{rule}\": {reason}"),
             }),
-            Verdict::Review { rules, reviewers, reason, .. } => Some(Refusal {
+            Verdict::Review {
+                rules,
+                reviewers,
+                reason,
+                ..
+            } => Some(Refusal {
                 code: "42501",
                 message: format!(
                     "needs review by {} (rule \"{}\"): {reason}; just-in-time review is not available in this version, so the command was not run",
@@ -312,7 +312,7 @@ impl<'a> Relay<'a> {
                     rules.join(",")
                 ),
             }),
-            // Masking results is not built yet: running the command would
+            // Result masking is not built yet: running the command would
             // hand the client the very data the rule protects.
             Verdict::Mask { rules, columns } => Some(Refusal {
                 code: "42501",
@@ -329,15 +329,23 @@ impl<'a> Relay<'a> {
         (label, refusal)
     }
 
-    async fn from_server(&mut self) -> Option<EndReason> {
+    /// Passes every complete message the target has sent so far on to the
+    /// client, accounting each to the command it answers.
+    async fn server_data(&mut self) -> Option<EndReason> {
         let mut out = BytesMut::new();
         loop {
             match frame::take_frame(&mut self.server_buf, self.max_message) {
                 Ok(Some(f)) => {
                     match self.tracker.server_message(f.tag, &f.body, &mut self.done) {
-                        Some(refusal) => wire::error_response(&mut out, Severity::Error, refusal.code, &refusal.message),
+                        Some(refusal) => wire::error_response(
+                            &mut out,
+                            Severity::Error,
+                            refusal.code,
+                            &refusal.message,
+                        ),
                         None => put_frame(&mut out, &f),
                     }
+                    self.tracker.release_local(&mut out);
                 }
                 Ok(None) => break,
                 Err(e) => {

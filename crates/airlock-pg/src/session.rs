@@ -344,7 +344,11 @@ async fn handshake(
         "client authenticated"
     );
     Ok(Ready {
-        session: SessionInfo::new(uuid::Uuid::now_v7().to_string(), authenticated.identity, &conn),
+        session: SessionInfo::new(
+            uuid::Uuid::now_v7().to_string(),
+            authenticated.identity,
+            &conn,
+        ),
         target: (conn.target.host.clone(), conn.target.port),
         upstream: up,
         client_params: params,

@@ -10,9 +10,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 
-use crate::wire;
+use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
 #[derive(Debug)]
@@ -26,8 +27,9 @@ pub struct InFlight {
     tag_rows: Option<i64>,
     pub bytes: i64,
     pub error: Option<String>,
-    /// Set when the guard refused the command: the target was sent a
-    /// statement that fails, and its error is replaced by this one.
+    /// Set when the guard refused the command: the target was sent
+    /// [`POISON`] in its place, and the target's error for it is replaced
+    /// by this one.
     pub refusal: Option<Refusal>,
 }
 
@@ -38,8 +40,12 @@ pub struct Refusal {
     pub message: String,
 }
 
-/// The statement text a refused command is replaced with, and the token
-/// by which its syntax error is recognised.
+/// What a refused statement is replaced with on its way to the target: a
+/// syntax error. The target rejects it in its parser, before it touches any
+/// table, and answers exactly as for any failing statement — in order with
+/// everything pipelined around it, aborting a transaction in progress, and
+/// (in the extended protocol) skipping the rest of the group, so that no
+/// earlier statement of the same name runs in its place.
 pub const POISON: &str = "AIRLOCK_REFUSED_THIS_STATEMENT";
 
 impl InFlight {
@@ -66,6 +72,16 @@ impl InFlight {
     }
 }
 
+/// A reply the gateway gives in the target's place (a refusal).
+#[derive(Debug)]
+pub struct LocalReply {
+    pub code: &'static str,
+    pub message: String,
+    /// Followed by ReadyForQuery, as the reply to a Query or a function
+    /// call is; a refused Parse leaves that to the group's Sync.
+    pub ready: bool,
+}
+
 #[derive(Debug)]
 enum Pending {
     /// A simple-protocol Query: finished by ReadyForQuery.
@@ -73,17 +89,23 @@ enum Pending {
     /// An Execute: finished by CommandComplete, EmptyQueryResponse,
     /// PortalSuspended or ErrorResponse.
     Execute(InFlight),
-    /// A Parse the guard refused: finished by the target's error for the
-    /// replacement statement.
+    /// A forwarded Parse: gone at ParseComplete, recorded only if the
+    /// server refuses it. A group without an Execute (a driver preparing a
+    /// statement) has no other place for that error to land, and a
+    /// statement the server refused must still leave an audit trail.
     Parse(InFlight),
     /// The end of an extended-protocol group.
     Sync,
+    /// The gateway's own reply, held until everything the client sent
+    /// before it has been answered: a client matches replies to requests
+    /// by their order alone.
+    Local(LocalReply),
 }
 
 #[derive(Default)]
 pub struct Tracker {
     pending: VecDeque<Pending>,
-    /// Prepared statements: text and the verdict label of their Parse.
+    /// Prepared statements: text, and the verdict label of their Parse.
     statements: HashMap<String, (Arc<str>, Arc<str>)>,
     portals: HashMap<String, (Arc<str>, usize, Arc<str>)>,
     /// Error that ended the current extended group; later Executes in the
@@ -110,6 +132,7 @@ impl Tracker {
 
     /// `I` idle, `T` in a transaction, `E` in a failed transaction, as of
     /// the last ReadyForQuery.
+    #[cfg(test)]
     pub fn transaction_status(&self) -> u8 {
         self.transaction_status
     }
@@ -125,13 +148,13 @@ impl Tracker {
         self.pending.push_back(Pending::Simple(cmd));
     }
 
-    pub fn parse(&mut self, name: &str, text: Arc<str>, verdict: &str) {
-        self.statements.insert(name.to_string(), (text, Arc::from(verdict)));
-    }
-
-    /// A Parse the guard refused; the target gets the replacement.
-    pub fn refused_parse(&mut self, name: &str, cmd: InFlight) {
-        let text: Arc<str> = Arc::from(format!("<refused> {}", cmd.text));
+    /// A Parse forwarded to the server (the statement itself, or the
+    /// replacement of a refused one: `cmd.refusal` tells which).
+    pub fn parse(&mut self, name: &str, cmd: InFlight) {
+        let text = match cmd.refusal {
+            Some(_) => Arc::from(format!("<refused> {}", cmd.text)),
+            None => cmd.text.clone(),
+        };
         self.statements
             .insert(name.to_string(), (text, Arc::from(cmd.verdict.as_str())));
         self.pending.push_back(Pending::Parse(cmd));
@@ -161,7 +184,11 @@ impl Tracker {
     pub fn portal(&self, name: &str) -> (Arc<str>, usize, String) {
         match self.portals.get(name) {
             Some((text, params, verdict)) => (text.clone(), *params, verdict.to_string()),
-            None => (Arc::from(format!("<unknown portal {name:?}>")), 0, "allow".into()),
+            None => (
+                Arc::from(format!("<unknown portal {name:?}>")),
+                0,
+                "allow".into(),
+            ),
         }
     }
 
@@ -173,12 +200,36 @@ impl Tracker {
         self.pending.push_back(Pending::Sync);
     }
 
+    /// Queues a reply of the gateway's own; `release_local` writes it once
+    /// its turn comes.
+    pub fn local(&mut self, reply: LocalReply) {
+        self.pending.push_back(Pending::Local(reply));
+    }
+
+    /// Writes the gateway's own replies that are now at the front: called
+    /// after each batch from the client and each message from the server.
+    pub fn release_local(&mut self, out: &mut BytesMut) {
+        while matches!(self.pending.front(), Some(Pending::Local(_))) {
+            if let Some(Pending::Local(reply)) = self.pending.pop_front() {
+                wire::error_response(out, Severity::Error, reply.code, &reply.message);
+                if reply.ready {
+                    wire::ready_for_query(out, self.transaction_status);
+                }
+            }
+        }
+    }
+
     // --- what the server answers ----------------------------------------
 
     /// Accounts one server message; commands it finished go to `done`.
-    /// Returns the refusal to send instead, when the message is the
+    /// Returns the refusal to send in its place when the message is the
     /// target's error for a refused command's replacement.
-    pub fn server_message(&mut self, tag: u8, body: &[u8], done: &mut Vec<InFlight>) -> Option<Refusal> {
+    pub fn server_message(
+        &mut self,
+        tag: u8,
+        body: &[u8],
+        done: &mut Vec<InFlight>,
+    ) -> Option<Refusal> {
         match tag {
             b'D' | b'd' => {
                 if let Some(cmd) = self.front() {
@@ -208,7 +259,55 @@ impl Tracker {
                     self.finish_front(done);
                 }
             }
-            b'E' => return self.error(body, done),
+            // ParseComplete: the statement is known to the server; it is
+            // recorded when executed.
+            b'1' => {
+                if matches!(self.pending.front(), Some(Pending::Parse(_))) {
+                    self.pending.pop_front();
+                }
+            }
+            b'E' => {
+                let (code, message) = wire::error_fields(body);
+                let mut error = format!("{code}: {message}");
+                // Only the replacement's own syntax error is rewritten: an
+                // earlier statement's real error must reach the client as
+                // it is.
+                let refusal = match self.pending.front() {
+                    Some(Pending::Simple(c)) | Some(Pending::Parse(c))
+                        if message.contains(POISON) =>
+                    {
+                        c.refusal.clone()
+                    }
+                    _ => None,
+                };
+                if let Some(r) = &refusal {
+                    error = format!("{}: {}", r.code, r.message);
+                }
+                if self.failed_parse_before_execute() {
+                    // The Execute that follows reports it, so one failed
+                    // statement is one event; the server skips every later
+                    // Parse of the group, so none of them ran either.
+                    while let Some(Pending::Parse(_)) = self.pending.front() {
+                        self.pending.pop_front();
+                    }
+                }
+                match self.pending.front_mut() {
+                    Some(Pending::Simple(cmd)) => {
+                        cmd.error.get_or_insert(error);
+                    }
+                    Some(Pending::Execute(cmd)) | Some(Pending::Parse(cmd)) => {
+                        cmd.error = Some(error.clone());
+                        self.group_error = Some(error);
+                        self.finish_front(done);
+                    }
+                    // An error before any Execute (Bind, Describe) ends the
+                    // group: its Executes never run.
+                    Some(Pending::Sync) | Some(Pending::Local(_)) | None => {
+                        self.group_error = Some(error)
+                    }
+                }
+                return refusal;
+            }
             b'Z' => {
                 self.transaction_status = body.first().copied().unwrap_or(b'I');
                 self.ready(done);
@@ -218,43 +317,14 @@ impl Tracker {
         None
     }
 
-    fn error(&mut self, body: &[u8], done: &mut Vec<InFlight>) -> Option<Refusal> {
-        let (code, message) = wire::error_fields(body);
-        // Only the replacement's own syntax error is rewritten: an earlier
-        // statement's real error must reach the client as it is.
-        let is_poison = message.contains(POISON);
-        let error = format!("{code}: {message}");
-        match self.pending.front_mut() {
-            Some(Pending::Simple(cmd)) => match (&cmd.refusal, is_poison) {
-                (Some(r), true) => {
-                    let r = r.clone();
-                    cmd.error = Some(format!("{}: {}", r.code, r.message));
-                    return Some(r);
-                }
-                _ => {
-                    cmd.error.get_or_insert(error);
-                }
-            },
-            Some(Pending::Execute(cmd)) => {
-                cmd.error = Some(error.clone());
-                self.group_error = Some(error);
-                self.finish_front(done);
-            }
-            Some(Pending::Parse(cmd)) if is_poison => {
-                let r = cmd.refusal.clone();
-                if let Some(r) = &r {
-                    let ours = format!("{}: {}", r.code, r.message);
-                    cmd.error = Some(ours.clone());
-                    self.group_error = Some(ours);
-                }
-                self.finish_front(done);
-                return r;
-            }
-            // An error before any Execute (Parse, Bind) ends the group:
-            // its Executes never run.
-            Some(Pending::Parse(_)) | Some(Pending::Sync) | None => self.group_error = Some(error),
-        }
-        None
+    /// Is the front a Parse whose group goes on to an Execute?
+    fn failed_parse_before_execute(&self) -> bool {
+        matches!(self.pending.front(), Some(Pending::Parse(_)))
+            && self
+                .pending
+                .iter()
+                .take_while(|p| !matches!(p, Pending::Sync))
+                .any(|p| matches!(p, Pending::Execute(_)))
     }
 
     fn front(&mut self) -> Option<&mut InFlight> {
@@ -265,7 +335,9 @@ impl Tracker {
     }
 
     fn finish_front(&mut self, done: &mut Vec<InFlight>) {
-        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) | Some(Pending::Parse(c)) = self.pending.pop_front() {
+        if let Some(Pending::Simple(c)) | Some(Pending::Execute(c)) | Some(Pending::Parse(c)) =
+            self.pending.pop_front()
+        {
             self.account(c, done);
         }
     }
@@ -280,7 +352,7 @@ impl Tracker {
     /// The session ended with commands in flight: record them with why.
     pub fn abandon(&mut self, reason: &str, done: &mut Vec<InFlight>) {
         while let Some(p) = self.pending.pop_front() {
-            if let Pending::Simple(mut c) | Pending::Execute(mut c) | Pending::Parse(mut c) = p {
+            if let Pending::Simple(mut c) | Pending::Execute(mut c) = p {
                 c.error
                     .get_or_insert_with(|| format!("unfinished: {reason}"));
                 self.account(c, done);
@@ -294,10 +366,25 @@ impl Tracker {
             self.finish_front(done);
             return;
         }
+        let mut held = Vec::new();
         while let Some(p) = self.pending.pop_front() {
             match p {
                 Pending::Sync => break,
-                Pending::Execute(mut c) | Pending::Simple(mut c) | Pending::Parse(mut c) => {
+                // A refusal inside a group the server cut short: it still
+                // goes out, right after this ReadyForQuery.
+                Pending::Local(reply) => held.push(reply),
+                // A refused statement is recorded even when an earlier
+                // error made the server skip its replacement: the attempt
+                // is what an auditor asks about.
+                Pending::Parse(mut c) if c.refusal.is_some() => {
+                    c.error =
+                        Some("not executed: refused, and skipped after an earlier error".into());
+                    self.account(c, done);
+                }
+                // Skipped after an earlier error in the group: it never
+                // reached the parser, so there is nothing to record.
+                Pending::Parse(_) => {}
+                Pending::Execute(mut c) | Pending::Simple(mut c) => {
                     let reason = self
                         .group_error
                         .clone()
@@ -306,6 +393,9 @@ impl Tracker {
                     self.account(c, done);
                 }
             }
+        }
+        for reply in held.into_iter().rev() {
+            self.pending.push_front(Pending::Local(reply));
         }
         self.group_error = None;
     }
@@ -355,7 +445,7 @@ mod tests {
     fn pipelined_executes_finish_in_order_and_skip_after_error() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.parse("s1", Arc::from("insert into t values ($1)"), "allow");
+        t.parse("s1", cmd("insert into t values ($1)"));
         t.bind("", "s1", 1);
         t.execute(cmd("a"));
         t.execute(cmd("b"));
@@ -387,6 +477,77 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_prepare_is_recorded_and_a_successful_one_is_not() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        // Parse, Describe, Sync twice (a driver preparing), pipelined.
+        t.parse("s1", cmd("select 1"));
+        t.sync();
+        t.parse("s2", cmd("a"));
+        t.parse("s3", cmd("b"));
+        t.sync();
+        t.server_message(b'1', b"", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert!(done.is_empty());
+        // The second group's first Parse fails; the server skips the
+        // second, which is not recorded: it never ran.
+        t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(&*done[0].text, "a");
+        assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
+        assert!(t.idle());
+        assert_eq!(t.totals.commands, 1);
+    }
+
+    #[test]
+    fn a_failed_parse_followed_by_its_execute_is_one_event() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.parse("", cmd("selec 1"));
+        t.bind("", "", 0);
+        t.execute(cmd("selec 1"));
+        t.sync();
+        t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn the_gateways_own_replies_wait_their_turn() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        let mut out = BytesMut::new();
+        let refusal = |ready| LocalReply {
+            code: "0A000",
+            message: "no".into(),
+            ready,
+        };
+        // Nothing in flight: out at once.
+        t.local(refusal(true));
+        t.release_local(&mut out);
+        assert_eq!(out[0], b'E');
+        out.clear();
+        // Behind a query in flight: held until that query's ReadyForQuery,
+        // then followed by a ReadyForQuery with the status it left.
+        t.query(cmd("begin; select 1"));
+        t.local(refusal(true));
+        t.release_local(&mut out);
+        assert!(out.is_empty());
+        t.server_message(b'C', b"SELECT 1\0", &mut done);
+        t.release_local(&mut out);
+        assert!(out.is_empty());
+        t.server_message(b'Z', b"T", &mut done);
+        t.release_local(&mut out);
+        assert_eq!(out[0], b'E');
+        let z = &out[out.len() - 6..];
+        assert_eq!(z, b"Z\0\0\0\x05T");
+        assert!(t.idle());
+    }
+
+    #[test]
     fn command_tags_yield_counts() {
         assert_eq!(command_tag_rows(b"INSERT 0 5\0"), Some(5));
         assert_eq!(command_tag_rows(b"UPDATE 2\0"), Some(2));
@@ -413,13 +574,14 @@ mod refusal_tests {
     }
 
     #[test]
-    fn a_refused_query_has_its_replacement_error_rewritten() {
+    fn a_refused_query_has_its_replacements_error_rewritten_and_is_recorded() {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.query(refused("delete from t"));
         let r = t.server_message(b'E', &poison_error(), &mut done);
         assert_eq!(r.map(|r| r.code), Some("42501"));
         t.server_message(b'Z', b"E", &mut done);
+        assert_eq!(done.len(), 1);
         assert_eq!(done[0].verdict, "block:r");
         assert_eq!(done[0].error.as_deref(), Some("42501: blocked"));
     }
@@ -428,21 +590,29 @@ mod refusal_tests {
     fn a_real_error_before_a_refused_parse_is_left_alone() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.refused_parse("", refused("delete from t"));
+        t.parse("", InFlight::new(Arc::from("selec 1"), 0, "allow".into()));
+        t.parse("", refused("delete from t"));
         t.sync();
         let real = b"SERROR\0C42601\0Msyntax error at or near \"selec\"\0\0";
         assert!(t.server_message(b'E', real, &mut done).is_none());
         t.server_message(b'Z', b"I", &mut done);
-        assert_eq!(done.len(), 1);
-        assert!(done[0].error.as_deref().unwrap().starts_with("not executed"));
+        assert_eq!(done.len(), 2);
+        assert!(done[0].error.as_deref().unwrap().contains("selec"));
+        assert!(
+            done[1]
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("not executed")
+        );
         assert!(t.idle());
     }
 
     #[test]
-    fn executes_of_a_refused_statement_carry_its_verdict() {
+    fn executes_of_a_refused_statement_carry_its_verdict_and_refusal() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.refused_parse("s", refused("delete from t"));
+        t.parse("s", refused("delete from t"));
         t.bind("", "s", 0);
         let (text, _, verdict) = t.portal("");
         assert!(text.starts_with("<refused>"));
@@ -451,7 +621,8 @@ mod refusal_tests {
         t.sync();
         assert!(t.server_message(b'E', &poison_error(), &mut done).is_some());
         t.server_message(b'Z', b"I", &mut done);
-        assert_eq!(done.len(), 2);
-        assert!(done[1].error.as_deref().unwrap().contains("not executed"));
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].verdict, "block:r");
+        assert_eq!(done[0].error.as_deref(), Some("42501: blocked"));
     }
 }

@@ -188,7 +188,8 @@ impl Startup {
                             "SASL without SCRAM-SHA-256".into(),
                         ));
                     }
-                    self.scram(pw).await?;
+                    // `scram` reads the final AuthenticationOk itself.
+                    return self.scram(pw).await;
                 }
                 backend::Message::ErrorResponse(body) => return Err(rejected(body)),
                 _ => return Err(UpstreamError::Protocol),

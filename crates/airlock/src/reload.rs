@@ -26,8 +26,12 @@ pub async fn watch(guard: Arc<Guard>, path: PathBuf) {
         }
         last = now;
         match guard.reload() {
-            Ok(()) => tracing::info!(path = %path.display(), trigger = if signalled { "SIGHUP" } else { "file change" }, "rules reloaded"),
-            Err(e) => tracing::error!(path = %path.display(), error = %e, "configuration not reloaded; the previous rules stay in force"),
+            Ok(()) => {
+                tracing::info!(path = %path.display(), trigger = if signalled { "SIGHUP" } else { "file change" }, "rules reloaded")
+            }
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "configuration not reloaded; the previous rules stay in force")
+            }
         }
     }
 }

@@ -30,10 +30,16 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
     let who = match store.identity(&identity).await? {
         Some(found) => found,
         None => {
-            eprintln!("note: identity {identity:?} is not in the store; testing as a hypothetical one");
+            eprintln!(
+                "note: identity {identity:?} is not in the store; testing as a hypothetical one"
+            );
             Identity {
                 name: identity.clone(),
-                kind: if agent { IdentityKind::Agent } else { IdentityKind::User },
+                kind: if agent {
+                    IdentityKind::Agent
+                } else {
+                    IdentityKind::User
+                },
                 groups,
                 scram_salt: Vec::new(),
                 created_at: chrono::Utc::now(),
@@ -69,9 +75,23 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
     }
 
     let id = &session.identity_view;
-    println!("identity    {} ({}; groups: {})", id.name, id.kind, if id.groups.is_empty() { "none".into() } else { id.groups.join(", ") });
+    println!(
+        "identity    {} ({}; groups: {})",
+        id.name,
+        id.kind,
+        if id.groups.is_empty() {
+            "none".into()
+        } else {
+            id.groups.join(", ")
+        }
+    );
     let cv = &session.connection_view;
-    println!("connection  {} ({}{})", cv.name, cv.kind, if cv.strict { ", strict" } else { "" });
+    println!(
+        "connection  {} ({}{})",
+        cv.name,
+        cv.kind,
+        if cv.strict { ", strict" } else { "" }
+    );
     match &access {
         Ok(_) => println!("access      allowed"),
         Err(e) => println!("access      DENIED: {e}"),
@@ -80,12 +100,20 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
     println!();
     let facts = serde_json::to_value(&*judgement.facts)?;
     let mut lines = Vec::new();
-    flatten("facts", &facts, &relevant(&judgement.facts.kind), &mut lines);
+    flatten(
+        "facts",
+        &facts,
+        &relevant(&judgement.facts.kind),
+        &mut lines,
+    );
     for line in lines {
         println!("{line}");
     }
     println!();
-    println!("verdict     {}", judgement.decision.action.as_str().to_uppercase());
+    println!(
+        "verdict     {}",
+        judgement.decision.action.as_str().to_uppercase()
+    );
     if judgement.decision.fired.is_empty() {
         println!("            no rule fired");
     }
@@ -98,7 +126,11 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
         println!("  {:<7} {}  {}", f.action.as_str(), f.rule, why);
     }
     if !judgement.decision.reviewers.is_empty() {
-        println!("reviewers   {} (approvals needed: {})", judgement.decision.reviewers.join(", "), judgement.decision.approvals);
+        println!(
+            "reviewers   {} (approvals needed: {})",
+            judgement.decision.reviewers.join(", "),
+            judgement.decision.approvals
+        );
     }
     if !judgement.decision.mask_columns.is_empty() {
         println!("mask        {}", judgement.decision.mask_columns.join(", "));

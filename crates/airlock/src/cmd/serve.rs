@@ -61,7 +61,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         stop_rx,
     ));
 
-    let reload_task = tokio::spawn(crate::reload::watch(guard_for_reload, config_path.to_path_buf()));
+    let reload_task = tokio::spawn(crate::reload::watch(
+        guard_for_reload,
+        config_path.to_path_buf(),
+    ));
     wait_for_stop().await;
     reload_task.abort();
     tracing::info!("stopping");
@@ -84,8 +87,12 @@ fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("AIRLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("AIRLOCK_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colour only for a person at a terminal: escape codes in a log file
+    // or a collector garble every field a reader greps for.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         let _ = builder.json().try_init();

@@ -2,7 +2,11 @@
 //! free ports, in front of the machine's real PostgreSQL.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod pg;
+pub mod pgclient;
+pub mod raw;
+pub mod record;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -225,10 +229,10 @@ pub fn psql_stdin(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("psql must be installed");
-    if let Some(mut pipe) = child.stdin.take() {
-        if let Some(input) = stdin {
-            let _ = pipe.write_all(input.as_bytes());
-        }
+    if let Some(mut pipe) = child.stdin.take()
+        && let Some(input) = stdin
+    {
+        let _ = pipe.write_all(input.as_bytes());
     }
     let out = child.wait_with_output().expect("psql");
     (

@@ -1,0 +1,70 @@
+//! Cache keys built from a token stream: every token as written except
+//! literals, which become a placeholder naming only the literal's token
+//! kind. Two texts with the same key are the same token sequence up to
+//! literal values, so a parser (which decides on token kinds) gives them
+//! the same tree up to those values.
+
+/// Starts a placeholder; escaped wherever it occurs in a real token, so no
+/// token can imitate a placeholder.
+const PLACEHOLDER: char = '\u{1}';
+const SEPARATOR: char = ' ';
+const ESCAPE: char = '\\';
+
+#[derive(Debug, Default)]
+pub(super) struct KeyBuilder {
+    key: String,
+}
+
+impl KeyBuilder {
+    pub(super) fn with_capacity(capacity: usize) -> KeyBuilder {
+        KeyBuilder {
+            key: String::with_capacity(capacity),
+        }
+    }
+
+    /// A token kept as written. Separators and escapes inside it (a quoted
+    /// identifier may hold anything) are escaped, so token boundaries
+    /// survive in the key.
+    pub(super) fn token(&mut self, text: &str) {
+        self.push_escaped(text);
+        self.key.push(SEPARATOR);
+    }
+
+    /// A token kept as its `Display` writes it, without an intermediate
+    /// string.
+    pub(super) fn display(&mut self, token: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        // Writing to a String cannot fail.
+        let _ = write!(Escaping(self), "{token}");
+        self.key.push(SEPARATOR);
+    }
+
+    fn push_escaped(&mut self, text: &str) {
+        for c in text.chars() {
+            if matches!(c, PLACEHOLDER | SEPARATOR | ESCAPE) {
+                self.key.push(ESCAPE);
+            }
+            self.key.push(c);
+        }
+    }
+
+    /// A literal of the given kind (`i` integer, `s` string, …).
+    pub(super) fn literal(&mut self, kind: char) {
+        self.key.push(PLACEHOLDER);
+        self.key.push(kind);
+        self.key.push(SEPARATOR);
+    }
+
+    pub(super) fn finish(self) -> String {
+        self.key
+    }
+}
+
+struct Escaping<'k>(&'k mut KeyBuilder);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.push_escaped(s);
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! SQL analysis: PostgreSQL with the server's own grammar (`pg_query`),
+//! MySQL with `sqlparser`'s MySQL dialect. Both produce the same
+//! [`Facts`] vocabulary; see `facts.rs` for what each field means.
+
+mod collect;
+mod features;
+mod key;
+mod mysql;
+mod postgres;
+mod scope;
+#[cfg(test)]
+mod tests;
+
+use crate::facts::Facts;
+
+/// Which server's SQL a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Postgres,
+    MySql,
+}
+
+/// The facts of a text of one or more statements. Never panics. Text that
+/// does not parse gives `has_parse_error` with the parser's message and no
+/// statements.
+pub fn analyse(dialect: Dialect, text: &str) -> Facts {
+    match dialect {
+        Dialect::Postgres => postgres::analyse(text),
+        Dialect::MySql => mysql::analyse(text),
+    }
+}
+
+/// A cache key for the facts of `text`: its tokens with literals replaced
+/// by placeholders of their token kind. Two texts with the same key have
+/// the same facts, except facts that depend on a literal's value, which
+/// [`literal_sensitive`] detects. `None` when the text does not tokenize
+/// (or, for MySQL, holds an executable comment).
+pub fn normalize(dialect: Dialect, text: &str) -> Option<String> {
+    match dialect {
+        Dialect::Postgres => postgres::normalize(text),
+        Dialect::MySql => mysql::normalize(text),
+    }
+}
+
+/// Whether any fact may depend on a literal's value (a file path, SQL in a
+/// string, a code body, a parse error's message), so facts must not be
+/// served from a cache entry of another text with the same key.
+/// Conservative: true for anything it does not know to be safe.
+pub fn literal_sensitive(facts: &Facts) -> bool {
+    facts.kind != "sql"
+        || facts.has_parse_error
+        || features::literal_dependent(&facts.sql.features, &facts.sql.functions)
+}
