@@ -390,7 +390,10 @@ async fn notices_notifications_and_parameter_changes_pass_through() {
         &db.name,
         "CREATE FUNCTION hello() RETURNS void LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'hello from the server'; END $$",
     );
-    listener.batch_execute("SELECT hello()").await.expect("notice");
+    listener
+        .batch_execute("SELECT hello()")
+        .await
+        .expect("notice");
     match bounded("the notice", 10, rx.recv()).await {
         Some(AsyncMessage::Notice(n)) => {
             assert_eq!(n.message(), "hello from the server");

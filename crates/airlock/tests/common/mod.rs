@@ -186,6 +186,11 @@ impl Gateway {
         self.dir.path().join("data")
     }
 
+    /// The gateway process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
