@@ -65,6 +65,15 @@ pub fn default_pack(policy: &PolicyConfig) -> Vec<RuleSpec> {
             "the gateway could not analyse this command, and this connection is strict",
             reviewers,
         ),
+        // A syntax error the server shares is harmless: the server refuses
+        // the text too. A text the analyser gave up on is not.
+        rule(
+            "unanalysable",
+            "facts.has_parse_error && !facts.syntax_error",
+            Action::Block,
+            "the gateway could not analyse this command (it is nested too deeply for the analyser, or not in a language it can read), so it cannot tell what it would do",
+            reviewers,
+        ),
         rule(
             "server-file-access",
             "facts.sql.features.exists(f, f in ['copy_to_program', 'copy_from_program', 'copy_to_file', 'copy_from_file', 'server_file_function', 'into_outfile', 'into_dumpfile', 'load_data_infile'])",

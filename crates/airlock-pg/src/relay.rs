@@ -9,6 +9,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use airlock_core::{Command, SessionInfo, Verdict};
+use airlock_policy::Facts;
 use airlock_policy::rules::SessionCounters;
 use airlock_store::{EventRecord, WriteOp};
 
@@ -88,6 +89,15 @@ impl<'a> Relay<'a> {
             started: std::time::Instant::now(),
             done: Vec::new(),
         }
+    }
+
+    /// The target's settings as it reported them at start (ParameterStatus):
+    /// some decide how it reads statement text.
+    pub fn server_parameters(mut self, parameters: &[(String, String)]) -> Relay<'a> {
+        for (name, value) in parameters {
+            self.tracker.server_parameter(name, value);
+        }
+        self
     }
 
     pub async fn run(mut self) -> (EndReason, Totals) {
@@ -180,8 +190,9 @@ impl<'a> Relay<'a> {
                     text: text.to_string(),
                     param_count: 0,
                 };
-                let (label, refusal) = self.decide(&command);
+                let (label, refusal, may_change_settings) = self.decide(&command);
                 let mut cmd = InFlight::new(Arc::from(text), 0, label);
+                cmd.may_change_settings = may_change_settings;
                 match refusal {
                     None => put_frame(&mut out.to_server, &f),
                     Some(refusal) => {
@@ -199,8 +210,9 @@ impl<'a> Relay<'a> {
                     text: text.to_string(),
                     param_count: 0,
                 };
-                let (label, refusal) = self.decide(&command);
+                let (label, refusal, may_change_settings) = self.decide(&command);
                 let mut cmd = InFlight::new(Arc::from(text), 0, label);
+                cmd.may_change_settings = may_change_settings;
                 match refusal {
                     None => put_frame(&mut out.to_server, &f),
                     Some(refusal) => {
@@ -225,8 +237,8 @@ impl<'a> Relay<'a> {
                 let portal = Reader::new(&f.body, "Execute")
                     .cstr()
                     .map_err(|e| e.to_string())?;
-                let (text, params, label) = self.tracker.portal(portal);
-                self.tracker.execute(InFlight::new(text, params, label));
+                let cmd = self.tracker.portal(portal);
+                self.tracker.execute(cmd);
                 put_frame(&mut out.to_server, &f);
             }
             b'S' => {
@@ -270,15 +282,32 @@ impl<'a> Relay<'a> {
         Ok(())
     }
 
-    /// Asks the guard. Returns the verdict's label for the event and, when
-    /// the command must not run, the error the client gets instead.
-    fn decide(&self, command: &Command) -> (String, Option<Refusal>) {
+    /// Asks the guard. Returns the verdict's label for the event, when the
+    /// command must not run the error the client gets instead, and whether
+    /// running it may change how the server reads later text.
+    fn decide(&self, command: &Command) -> (String, Option<Refusal>, bool) {
         if !self.shared.deps.writer.is_healthy() {
             let refusal = Refusal {
                 code: "58000",
                 message: "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
             };
-            return ("refused:store-unavailable".into(), Some(refusal));
+            return ("refused:store-unavailable".into(), Some(refusal), false);
+        }
+        // The guard's analysis holds only if the server reads the text as
+        // the analyser does.
+        if let Command::Sql { text, .. } = command
+            && let Some(why) = self
+                .tracker
+                .misreading(airlock_policy::sql::postgres_settings_dependence(text))
+        {
+            let refusal = Refusal {
+                code: "42501",
+                message: format!(
+                    "refused: the server may read this statement otherwise than the gateway: {why}"
+                ),
+            };
+            tracing::info!(session = %self.session.id, reason = %refusal.message, "command refused");
+            return ("refused:settings".into(), Some(refusal), false);
         }
         let totals = self.tracker.totals;
         let counters = SessionCounters {
@@ -326,7 +355,7 @@ impl<'a> Relay<'a> {
         if let Some(r) = &refusal {
             tracing::info!(session = %self.session.id, verdict = %label, reason = %r.message, "command refused");
         }
-        (label, refusal)
+        (label, refusal, may_change_settings(&judgement.facts))
     }
 
     /// Passes every complete message the target has sent so far on to the
@@ -391,6 +420,32 @@ impl<'a> Relay<'a> {
         wire::error_response(&mut out, Severity::Fatal, code, message);
         let _ = self.client.write_all(&out).await;
     }
+}
+
+/// Could running a command with these facts change how the server reads
+/// later text (`standard_conforming_strings`, `client_encoding`)? SET,
+/// RESET and DISCARD; set_config(); ends of transactions, which undo a SET;
+/// EXECUTE and FETCH, which run statements prepared or declared earlier;
+/// DO and CALL, whose code the analyser cannot see; and what it could not
+/// read at all. (Functions already on the server that change them are
+/// beyond what the gateway can see.)
+fn may_change_settings(facts: &Facts) -> bool {
+    facts.has_parse_error
+        || facts.sql.functions.iter().any(|f| f == "set_config")
+        || facts.sql.kinds.iter().any(|k| {
+            matches!(
+                k.as_str(),
+                "set"
+                    | "reset"
+                    | "discard"
+                    | "commit"
+                    | "rollback"
+                    | "execute"
+                    | "fetch"
+                    | "do"
+                    | "call"
+            )
+        })
 }
 
 fn put_query(out: &mut BytesMut, text: &str) {

@@ -442,7 +442,8 @@ async fn relay(
         upstream.io,
         upstream.leftover,
         max_message,
-    );
+    )
+    .server_parameters(&upstream.parameters);
     let (reason, totals) = relay.run().await;
     drop(registration);
     let end = WriteOp::SessionEnd(SessionEnd {

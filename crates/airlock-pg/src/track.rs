@@ -13,6 +13,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 
+use airlock_policy::sql::SettingsDependence;
+
 use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
@@ -31,6 +33,9 @@ pub struct InFlight {
     /// [`POISON`] in its place, and the target's error for it is replaced
     /// by this one.
     pub refusal: Option<Refusal>,
+    /// Running it may change how the server reads later text (see
+    /// [`Tracker::misreading`]).
+    pub may_change_settings: bool,
 }
 
 /// The error a client gets instead of running a refused command.
@@ -61,7 +66,13 @@ impl InFlight {
             bytes: 0,
             error: None,
             refusal: None,
+            may_change_settings: false,
         }
+    }
+
+    /// Will the server run it (and so, maybe, change its settings)?
+    fn changes_settings(&self) -> bool {
+        self.may_change_settings && self.refusal.is_none()
     }
 
     /// Rows the command produced or touched: the command tag's count where
@@ -102,16 +113,44 @@ enum Pending {
     Local(LocalReply),
 }
 
+/// A prepared statement or portal as the tracker knows it.
+#[derive(Debug, Clone)]
+struct Prepared {
+    text: Arc<str>,
+    /// The verdict label of its Parse.
+    verdict: Arc<str>,
+    may_change_settings: bool,
+}
+
+/// Client encodings in which a byte beyond ASCII can take the ASCII byte
+/// after it into one character (PostgreSQL's client-only encodings).
+const CLIENT_ONLY_ENCODINGS: &[&str] = &[
+    "SJIS",
+    "SHIFT_JIS_2004",
+    "BIG5",
+    "GBK",
+    "UHC",
+    "GB18030",
+    "JOHAB",
+];
+
 #[derive(Default)]
 pub struct Tracker {
     pending: VecDeque<Pending>,
-    /// Prepared statements: text, and the verdict label of their Parse.
-    statements: HashMap<String, (Arc<str>, Arc<str>)>,
-    portals: HashMap<String, (Arc<str>, usize, Arc<str>)>,
+    statements: HashMap<String, Prepared>,
+    portals: HashMap<String, (Prepared, usize)>,
     /// Error that ended the current extended group; later Executes in the
     /// group are skipped by the server and recorded with it.
     group_error: Option<String>,
     transaction_status: u8,
+    /// How the server reads statement text, as it last reported
+    /// (ParameterStatus, at start and at each ReadyForQuery after a
+    /// change); `None` until it does.
+    standard_conforming_strings: Option<bool>,
+    client_encoding: Option<String>,
+    /// A command that may change those settings has been sent since the
+    /// server last reported them.
+    settings_in_doubt: bool,
     pub totals: Totals,
 }
 
@@ -145,6 +184,7 @@ impl Tracker {
     // --- what the client sends ------------------------------------------
 
     pub fn query(&mut self, cmd: InFlight) {
+        self.settings_in_doubt |= cmd.changes_settings();
         self.pending.push_back(Pending::Simple(cmd));
     }
 
@@ -155,20 +195,27 @@ impl Tracker {
             Some(_) => Arc::from(format!("<refused> {}", cmd.text)),
             None => cmd.text.clone(),
         };
-        self.statements
-            .insert(name.to_string(), (text, Arc::from(cmd.verdict.as_str())));
+        let prepared = Prepared {
+            text,
+            verdict: Arc::from(cmd.verdict.as_str()),
+            may_change_settings: cmd.changes_settings(),
+        };
+        self.statements.insert(name.to_string(), prepared);
         self.pending.push_back(Pending::Parse(cmd));
     }
 
     pub fn bind(&mut self, portal: &str, statement: &str, param_count: usize) {
-        let (text, verdict) = self.statements.get(statement).cloned().unwrap_or_else(|| {
-            (
-                Arc::from(format!("<unknown prepared statement {statement:?}>")),
-                Arc::from("allow"),
-            )
-        });
+        let prepared = self
+            .statements
+            .get(statement)
+            .cloned()
+            .unwrap_or_else(|| Prepared {
+                text: Arc::from(format!("<unknown prepared statement {statement:?}>")),
+                verdict: Arc::from("allow"),
+                may_change_settings: false,
+            });
         self.portals
-            .insert(portal.to_string(), (text, param_count, verdict));
+            .insert(portal.to_string(), (prepared, param_count));
     }
 
     pub fn close_statement(&mut self, name: &str) {
@@ -179,12 +226,16 @@ impl Tracker {
         self.portals.remove(name);
     }
 
-    /// Text, parameter count and verdict label of the portal an Execute
-    /// names.
-    pub fn portal(&self, name: &str) -> (Arc<str>, usize, String) {
+    /// What an Execute of the portal `name` runs: its text, parameter
+    /// count and verdict label, and whether it may change settings.
+    pub fn portal(&self, name: &str) -> InFlight {
         match self.portals.get(name) {
-            Some((text, params, verdict)) => (text.clone(), *params, verdict.to_string()),
-            None => (
+            Some((p, params)) => {
+                let mut cmd = InFlight::new(p.text.clone(), *params, p.verdict.to_string());
+                cmd.may_change_settings = p.may_change_settings;
+                cmd
+            }
+            None => InFlight::new(
                 Arc::from(format!("<unknown portal {name:?}>")),
                 0,
                 "allow".into(),
@@ -193,7 +244,55 @@ impl Tracker {
     }
 
     pub fn execute(&mut self, cmd: InFlight) {
+        self.settings_in_doubt |= cmd.changes_settings();
         self.pending.push_back(Pending::Execute(cmd));
+    }
+
+    /// A setting the server reported (ParameterStatus).
+    pub fn server_parameter(&mut self, name: &str, value: &str) {
+        match name {
+            "standard_conforming_strings" => {
+                self.standard_conforming_strings = Some(value == "on");
+            }
+            "client_encoding" => self.client_encoding = Some(value.to_string()),
+            _ => {}
+        }
+    }
+
+    /// Why the server may read a text with `dependence` otherwise than the
+    /// analyser, which reads every text as UTF-8 with
+    /// `standard_conforming_strings` on; `None` when it reads it the same.
+    pub fn misreading(&self, dependence: SettingsDependence) -> Option<String> {
+        if !dependence.backslash_in_plain_string && !dependence.non_ascii {
+            return None;
+        }
+        let what = if dependence.backslash_in_plain_string {
+            "a backslash in a '...' string"
+        } else {
+            "characters beyond ASCII"
+        };
+        if self.settings_in_doubt {
+            return Some(format!(
+                "it has {what}, which the server reads according to standard_conforming_strings and client_encoding, and a command still running ahead of it may change those; send it once that command has finished"
+            ));
+        }
+        if dependence.backslash_in_plain_string && self.standard_conforming_strings != Some(true) {
+            return Some(
+                "it has a backslash in a '...' string, which the server reads as an escape while standard_conforming_strings is off; set standard_conforming_strings to on, or write the string as E'...'".into(),
+            );
+        }
+        if dependence.non_ascii {
+            let encoding = self.client_encoding.as_deref().unwrap_or("unknown");
+            let client_only = CLIENT_ONLY_ENCODINGS
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(encoding));
+            if client_only || self.client_encoding.is_none() {
+                return Some(format!(
+                    "it has characters beyond ASCII, which the server reads in client_encoding {encoding} and the gateway reads as UTF-8; use client_encoding UTF8"
+                ));
+            }
+        }
+        None
     }
 
     pub fn sync(&mut self) {
@@ -308,9 +407,25 @@ impl Tracker {
                 }
                 return refusal;
             }
+            b'S' => {
+                let mut fields = body.split(|&b| b == 0);
+                if let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+                    self.server_parameter(
+                        &String::from_utf8_lossy(name),
+                        &String::from_utf8_lossy(value),
+                    );
+                }
+            }
             b'Z' => {
                 self.transaction_status = body.first().copied().unwrap_or(b'I');
                 self.ready(done);
+                // The server reports changed settings before each
+                // ReadyForQuery; only commands still pending keep them in
+                // doubt.
+                self.settings_in_doubt = self.pending.iter().any(|p| match p {
+                    Pending::Simple(c) | Pending::Execute(c) => c.changes_settings(),
+                    _ => false,
+                });
             }
             _ => {}
         }
@@ -614,15 +729,133 @@ mod refusal_tests {
         let mut done = vec![];
         t.parse("s", refused("delete from t"));
         t.bind("", "s", 0);
-        let (text, _, verdict) = t.portal("");
-        assert!(text.starts_with("<refused>"));
-        assert_eq!(verdict, "block:r");
-        t.execute(InFlight::new(text, 0, verdict));
+        let cmd = t.portal("");
+        assert!(cmd.text.starts_with("<refused>"));
+        assert_eq!(cmd.verdict, "block:r");
+        t.execute(cmd);
         t.sync();
         assert!(t.server_message(b'E', &poison_error(), &mut done).is_some());
         t.server_message(b'Z', b"I", &mut done);
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].verdict, "block:r");
         assert_eq!(done[0].error.as_deref(), Some("42501: blocked"));
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    const BACKSLASH: SettingsDependence = SettingsDependence {
+        backslash_in_plain_string: true,
+        non_ascii: false,
+    };
+    const NON_ASCII: SettingsDependence = SettingsDependence {
+        backslash_in_plain_string: false,
+        non_ascii: true,
+    };
+
+    fn utf8() -> Tracker {
+        let mut t = Tracker::new();
+        t.server_parameter("client_encoding", "UTF8");
+        t.server_parameter("standard_conforming_strings", "on");
+        t
+    }
+
+    fn changing(text: &str) -> InFlight {
+        let mut c = InFlight::new(Arc::from(text), 0, "allow".into());
+        c.may_change_settings = true;
+        c
+    }
+
+    fn status(name: &str, value: &str) -> Vec<u8> {
+        format!("{name}\0{value}\0").into_bytes()
+    }
+
+    #[test]
+    fn text_is_read_as_analysed_only_under_known_safe_settings() {
+        // Nothing reported yet: nothing is known.
+        let t = Tracker::new();
+        assert!(t.misreading(BACKSLASH).is_some());
+        assert!(t.misreading(NON_ASCII).is_some());
+        assert!(t.misreading(SettingsDependence::default()).is_none());
+        let mut t = utf8();
+        assert!(t.misreading(BACKSLASH).is_none());
+        assert!(t.misreading(NON_ASCII).is_none());
+        // Reported by the server in the session.
+        let mut done = vec![];
+        t.server_message(
+            b'S',
+            &status("standard_conforming_strings", "off"),
+            &mut done,
+        );
+        assert!(
+            t.misreading(BACKSLASH)
+                .unwrap()
+                .contains("standard_conforming_strings is off")
+        );
+        assert!(t.misreading(NON_ASCII).is_none());
+        t.server_message(b'S', &status("client_encoding", "SJIS"), &mut done);
+        assert!(
+            t.misreading(NON_ASCII)
+                .unwrap()
+                .contains("client_encoding SJIS")
+        );
+        t.server_parameter("client_encoding", "LATIN1");
+        assert!(t.misreading(NON_ASCII).is_none());
+    }
+
+    #[test]
+    fn a_command_that_may_change_settings_leaves_them_in_doubt_until_ready() {
+        let mut t = utf8();
+        let mut done = vec![];
+        t.query(changing("set standard_conforming_strings = off"));
+        assert!(
+            t.misreading(BACKSLASH)
+                .unwrap()
+                .contains("may change those")
+        );
+        t.server_message(b'C', b"SET\0", &mut done);
+        t.server_message(
+            b'S',
+            &status("standard_conforming_strings", "off"),
+            &mut done,
+        );
+        t.server_message(b'Z', b"I", &mut done);
+        // Known again, and off.
+        assert!(t.misreading(BACKSLASH).unwrap().contains("is off"));
+        assert!(t.misreading(NON_ASCII).is_none());
+
+        // In the extended protocol a change is reported only at the Sync's
+        // ReadyForQuery, not when its Execute completes.
+        let mut t = utf8();
+        t.parse(
+            "",
+            changing("select set_config('client_encoding', 'SJIS', false)"),
+        );
+        t.bind("", "", 0);
+        let cmd = t.portal("");
+        t.execute(cmd);
+        t.sync();
+        t.server_message(b'1', b"", &mut done);
+        t.server_message(b'C', b"SELECT 1\0", &mut done);
+        assert!(t.misreading(NON_ASCII).is_some());
+        t.server_message(b'Z', b"I", &mut done);
+        assert!(t.misreading(NON_ASCII).is_none());
+    }
+
+    #[test]
+    fn a_refused_command_changes_nothing() {
+        let mut t = utf8();
+        let mut c = changing("set standard_conforming_strings = off; delete from t");
+        c.refusal = Some(Refusal {
+            code: "42501",
+            message: "blocked".into(),
+        });
+        t.query(c);
+        assert!(t.misreading(BACKSLASH).is_none());
+        // Nor a plain query.
+        t.query(InFlight::new(Arc::from("select 1"), 0, "allow".into()));
+        assert!(t.misreading(NON_ASCII).is_none());
     }
 }

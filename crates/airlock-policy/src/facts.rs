@@ -22,6 +22,12 @@ pub struct Facts {
     /// The analyser could not read the command; `parse_error` says why.
     pub has_parse_error: bool,
     pub parse_error: String,
+    /// The parse error is the dialect's grammar rejecting the text, so the
+    /// server rejects it too (PostgreSQL, whose grammar the analyser is).
+    /// False when the analyser gave up for a reason of its own — a text
+    /// nested deeper than it can follow, which the server may well run —
+    /// and whenever it cannot tell (MySQL, shell, HTTP).
+    pub syntax_error: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -42,6 +42,27 @@ pub fn normalize(dialect: Dialect, text: &str) -> Option<String> {
     }
 }
 
+/// Parts of a PostgreSQL text that the server reads according to session
+/// settings the text does not show; the analyser reads every text as
+/// UTF-8 with `standard_conforming_strings` on. An adapter that knows the
+/// session's settings decides with this whether the analysis holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsDependence {
+    /// A backslash inside a `'…'` string: with `standard_conforming_strings`
+    /// off the server reads it as an escape, so the string may end
+    /// elsewhere and the statements after it differ.
+    pub backslash_in_plain_string: bool,
+    /// A character beyond ASCII: in the client-only encodings (SJIS, BIG5,
+    /// GBK, UHC, GB18030, JOHAB) a byte of it can join the ASCII byte after
+    /// it (a backslash, a bracket) into one character.
+    pub non_ascii: bool,
+}
+
+/// What in a PostgreSQL `text` depends on session settings.
+pub fn postgres_settings_dependence(text: &str) -> SettingsDependence {
+    postgres::settings_dependence(text)
+}
+
 /// Whether any fact may depend on a literal's value (a file path, SQL in a
 /// string, a code body, a parse error's message), so facts must not be
 /// served from a cache entry of another text with the same key.

@@ -140,7 +140,7 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
 
 /// The top-level sections worth printing for a command of this kind.
 fn relevant(kind: &str) -> Vec<&'static str> {
-    let mut keep = vec!["kind", "has_parse_error", "parse_error"];
+    let mut keep = vec!["kind", "has_parse_error", "parse_error", "syntax_error"];
     keep.push(match kind {
         "shell" => "shell",
         "http" => "http",
@@ -157,7 +157,9 @@ fn flatten(path: &str, v: &Value, keep_top: &[&str], out: &mut Vec<String>) {
                 if path == "facts" && !keep_top.contains(&k.as_str()) {
                     continue;
                 }
-                if path == "facts" && k == "parse_error" && child.as_str() == Some("") {
+                // Only a parse error has a message and a kind.
+                let parsed = map.get("has_parse_error") == Some(&Value::Bool(false));
+                if path == "facts" && parsed && (k == "parse_error" || k == "syntax_error") {
                     continue;
                 }
                 flatten(&format!("{path}.{k}"), child, keep_top, out);

@@ -12,6 +12,7 @@ mod dml;
 mod key;
 mod kinds;
 mod names;
+mod settings;
 mod utility;
 mod walk;
 
@@ -23,7 +24,12 @@ const DIALECT: &str = "postgres";
 pub(super) fn analyse(text: &str) -> Facts {
     let parsed = match pg_query::parse(text, pg_query::ParserOptions::DEFAULT) {
         Ok(parsed) => parsed,
-        Err(error) => return collect::parse_error(DIALECT, message(error)),
+        Err(error) => {
+            let syntax_error = grammar_error(&error);
+            let mut facts = collect::parse_error(DIALECT, message(error));
+            facts.syntax_error = syntax_error;
+            return facts;
+        }
     };
     let mut walker = walk::Walker::new();
     walker.raw_statements(&parsed.protobuf.stmts);
@@ -32,6 +38,25 @@ pub(super) fn analyse(text: &str) -> Facts {
 
 pub(super) fn normalize(text: &str) -> Option<String> {
     key::key(text)
+}
+
+pub(super) fn settings_dependence(text: &str) -> crate::sql::SettingsDependence {
+    settings::dependence(text)
+}
+
+/// Whether the error is the grammar's verdict on the text, which the
+/// server's parser reaches as well. Not so for the analyser's own limits:
+/// a tree nested too deep to decode (the protobuf decoder stops at 100
+/// levels, some 50 nested expressions), or the parser's stack running out
+/// on this thread before the server's would — texts the server may run.
+fn grammar_error(error: &pg_query::Error) -> bool {
+    match error {
+        pg_query::Error::Parse(message) => {
+            !message.starts_with("stack depth limit exceeded")
+                && !message.starts_with("out of memory")
+        }
+        _ => false,
+    }
 }
 
 /// The parser's own words for a syntax error; the library's wrapping for

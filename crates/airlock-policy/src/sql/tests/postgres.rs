@@ -510,3 +510,63 @@ fn empty_text_has_no_statements() {
     assert_eq!(facts.sql.statement_count, 0);
     assert!(facts.sql.statements.is_empty());
 }
+
+#[test]
+fn a_syntax_error_is_the_servers_too_but_the_analysers_limits_are_not() {
+    let facts = crate::sql::analyse(crate::sql::Dialect::Postgres, "DELETE FROM t; SELEC 1");
+    assert!(facts.has_parse_error && facts.syntax_error, "{facts:?}");
+    // Nested deeper than the analyser follows, yet well within what the
+    // server parses: a DELETE in front of it must not ride through.
+    for levels in [60, 2_000] {
+        let deep = format!(
+            "DELETE FROM t; SELECT {}1{}",
+            "1+(".repeat(levels),
+            ")".repeat(levels)
+        );
+        let facts = crate::sql::analyse(crate::sql::Dialect::Postgres, &deep);
+        assert!(facts.has_parse_error, "{levels} levels parsed");
+        assert!(!facts.syntax_error, "{levels}: {}", facts.parse_error);
+    }
+    // Other analysers cannot vouch for their target's grammar.
+    let facts = crate::sql::analyse(crate::sql::Dialect::MySql, "SELEC 1");
+    assert!(facts.has_parse_error && !facts.syntax_error);
+}
+
+#[test]
+fn text_read_by_session_settings_is_recognised() {
+    use crate::sql::{SettingsDependence, postgres_settings_dependence as dep};
+    let plain = SettingsDependence {
+        backslash_in_plain_string: true,
+        non_ascii: false,
+    };
+    for text in [
+        r"select '\' ; select ' ; delete from t; -- '",
+        r"select 'C:\dir'",
+        r"select * from t where v ~ '^\d+$'",
+        r"select N'a\b'",
+        "select 'a'\n'b\\c'",
+        // Unterminated to the analyser: it cannot tell where strings are.
+        r"select 'abc\",
+    ] {
+        assert_eq!(dep(text), plain, "{text}");
+    }
+    for text in [
+        "delete from t where k = 1",
+        r"select E'a\nb', e'\\'",
+        r"select $$ \ $$, $q$ '\' $q$",
+        r#"select 1 as "a\b" from U&"\0074""#,
+        "select 1 -- it's a \\ comment\n",
+        "select 1 /* ' \\ ' */",
+        r"select U&'\0041'",
+    ] {
+        assert_eq!(dep(text), SettingsDependence::default(), "{text}");
+    }
+    let text = "select 'Müller'";
+    assert_eq!(
+        dep(text),
+        SettingsDependence {
+            backslash_in_plain_string: false,
+            non_ascii: true
+        }
+    );
+}
