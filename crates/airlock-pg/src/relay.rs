@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use airlock_core::{Command, SessionInfo, Verdict};
@@ -361,20 +361,22 @@ impl<'a> Relay<'a> {
     /// Passes every complete message the target has sent so far on to the
     /// client, accounting each to the command it answers.
     async fn server_data(&mut self) -> Option<EndReason> {
-        let mut out = BytesMut::new();
+        // Complete messages go to the client straight from the read buffer.
+        // Only where the gateway answers in the target's place (a refused
+        // statement's error, a held reply of its own) is the stream copied
+        // into `spliced` around the insertion.
+        let mut spliced = BytesMut::new();
+        let mut consumed = 0;
+        let mut copied = 0;
         loop {
-            match frame::take_frame(&mut self.server_buf, self.max_message) {
-                Ok(Some(f)) => {
-                    match self.tracker.server_message(f.tag, &f.body, &mut self.done) {
-                        Some(refusal) => wire::error_response(
-                            &mut out,
-                            Severity::Error,
-                            refusal.code,
-                            &refusal.message,
-                        ),
-                        None => put_frame(&mut out, &f),
-                    }
-                    self.tracker.release_local(&mut out);
+            let rest = &self.server_buf[consumed..];
+            let len = match frame::peek_len(rest, self.max_message) {
+                Ok(Some(len)) if rest.len() > len => len,
+                Ok(Some(len)) => {
+                    // Make room for the rest of a large message at once.
+                    let missing = 1 + len - rest.len();
+                    self.server_buf.reserve(missing);
+                    break;
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -382,9 +384,36 @@ impl<'a> Relay<'a> {
                     self.tell_client_fatal("08P01", &msg).await;
                     return Some(EndReason::TargetError(msg));
                 }
+            };
+            let tag = rest[0];
+            let refusal = self
+                .tracker
+                .server_message(tag, &rest[5..1 + len], &mut self.done);
+            if let Some(refusal) = refusal {
+                spliced.extend_from_slice(&self.server_buf[copied..consumed]);
+                wire::error_response(
+                    &mut spliced,
+                    Severity::Error,
+                    refusal.code,
+                    &refusal.message,
+                );
+                copied = consumed + 1 + len;
+            }
+            consumed += 1 + len;
+            if self.tracker.local_ready() {
+                spliced.extend_from_slice(&self.server_buf[copied..consumed]);
+                copied = consumed;
+                self.tracker.release_local(&mut spliced);
             }
         }
-        if let Err(e) = self.client.write_all(&out).await {
+        let written = if spliced.is_empty() {
+            self.client.write_all(&self.server_buf[..consumed]).await
+        } else {
+            spliced.extend_from_slice(&self.server_buf[copied..consumed]);
+            self.client.write_all(&spliced).await
+        };
+        self.server_buf.advance(consumed);
+        if let Err(e) = written {
             return Some(EndReason::ClientError(e.to_string()));
         }
         if !self.done.is_empty() {
@@ -394,6 +423,7 @@ impl<'a> Relay<'a> {
     }
 
     async fn record(&mut self) {
+        let mut ops = Vec::with_capacity(self.done.len());
         for cmd in self.done.drain(..) {
             let event = EventRecord {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -409,9 +439,12 @@ impl<'a> Relay<'a> {
                 duration_us: cmd.started.elapsed().as_micros() as i64,
                 error: cmd.error.clone(),
             };
-            if let Err(e) = self.shared.deps.writer.send(WriteOp::Event(event)).await {
-                tracing::error!(session = %self.session.id, error = %e, "event could not be queued for the store");
-            }
+            ops.push(WriteOp::Event(event));
+        }
+        // One message for everything this read finished: one wake-up of
+        // the writer instead of one per statement.
+        if let Err(e) = self.shared.deps.writer.send_all(ops).await {
+            tracing::error!(session = %self.session.id, error = %e, "events could not be queued for the store");
         }
     }
 

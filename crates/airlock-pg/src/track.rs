@@ -305,6 +305,11 @@ impl Tracker {
         self.pending.push_back(Pending::Local(reply));
     }
 
+    /// Whether a reply of the gateway's own is next in line.
+    pub fn local_ready(&self) -> bool {
+        matches!(self.pending.front(), Some(Pending::Local(_)))
+    }
+
     /// Writes the gateway's own replies that are now at the front: called
     /// after each batch from the client and each message from the server.
     pub fn release_local(&mut self, out: &mut BytesMut) {

@@ -240,9 +240,7 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock up front, so waiting for another
         // process goes through the busy timeout instead of failing mid-batch.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for op in ops {
-            batch::apply(&mut tx, op).await?;
-        }
+        batch::apply_all(&mut tx, ops).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -20,6 +20,11 @@ pub struct WriterConfig {
     pub channel_capacity: usize,
     /// Most ops committed by one `write_batch` call.
     pub max_batch: usize,
+    /// How long the writer waits after the first op of a batch for others
+    /// to join it. Under load this turns thousands of tiny transactions
+    /// (and thread wake-ups) a second into a few hundred larger ones; the
+    /// sessions that queued the ops do not wait for it.
+    pub linger: Duration,
 }
 
 impl Default for WriterConfig {
@@ -27,12 +32,14 @@ impl Default for WriterConfig {
         WriterConfig {
             channel_capacity: 8192,
             max_batch: 512,
+            linger: Duration::from_millis(2),
         }
     }
 }
 
 enum Msg {
     Op(WriteOp),
+    Ops(Vec<WriteOp>),
     /// Answered once everything queued before it has committed.
     Flush(oneshot::Sender<()>),
 }
@@ -51,7 +58,13 @@ impl Writer {
     pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> (Writer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
         let healthy = Arc::new(AtomicBool::new(true));
-        let task = tokio::spawn(run(store, rx, config.max_batch.max(1), healthy.clone()));
+        let task = tokio::spawn(run(
+            store,
+            rx,
+            config.max_batch.max(1),
+            config.linger,
+            healthy.clone(),
+        ));
         (Writer { queue, healthy }, task)
     }
 
@@ -67,6 +80,20 @@ impl Writer {
     }
 
     /// True while the last batch committed (or nothing failed yet).
+    /// Queues several writes as one message: one wake-up of the writer for
+    /// all the commands a session finished in one read from its target.
+    pub async fn send_all(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        if !self.is_healthy() {
+            return Err(StoreError::Unavailable(
+                "store writes are failing; retrying".into(),
+            ));
+        }
+        self.queue.send(Msg::Ops(ops)).await.map_err(|_| stopped())
+    }
+
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }
@@ -92,6 +119,7 @@ async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Msg>,
     max_batch: usize,
+    linger: Duration,
     healthy: Arc<AtomicBool>,
 ) {
     let mut msgs = Vec::with_capacity(max_batch);
@@ -99,9 +127,20 @@ async fn run(
     let mut flushes = Vec::new();
     // Waits for one message, then takes whatever else is already queued.
     while rx.recv_many(&mut msgs, max_batch).await > 0 {
+        let flushing = msgs.iter().any(|m| matches!(m, Msg::Flush(_)));
+        if !flushing && msgs.len() < max_batch && !linger.is_zero() {
+            tokio::time::sleep(linger).await;
+            while msgs.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(m) => msgs.push(m),
+                    Err(_) => break,
+                }
+            }
+        }
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Op(op) => ops.push(op),
+                Msg::Ops(more) => ops.extend(more),
                 Msg::Flush(done) => flushes.push(done),
             }
         }

@@ -267,6 +267,7 @@ async fn second_store_on_same_file_while_writing() {
     let config = WriterConfig {
         channel_capacity: 64,
         max_batch: 8,
+        ..WriterConfig::default()
     };
     let (writer, task) = Writer::spawn(Arc::new(gateway.clone()), config);
 

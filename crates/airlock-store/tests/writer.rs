@@ -108,6 +108,7 @@ async fn task_drains_queue_when_last_writer_is_dropped() {
     let config = WriterConfig {
         channel_capacity: 16,
         max_batch: 4,
+        ..WriterConfig::default()
     };
     let (writer, task) = Writer::spawn(store.clone(), config);
 
@@ -137,4 +138,19 @@ async fn stopped_writer_refuses_ops() {
         writer.flush().await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn ops_sent_together_are_stored_in_order() {
+    let sqlite = SqliteStore::open_in_memory().await.expect("open");
+    let store = Arc::new(sqlite);
+    let (writer, _task) = Writer::spawn(store.clone(), WriterConfig::default());
+    writer.send(start("s9", 1_000)).await.expect("send");
+    // More events than one INSERT statement carries.
+    let ops: Vec<_> = (0..150).map(|i| event("s9", i)).collect();
+    writer.send_all(ops).await.expect("send_all");
+    writer.flush().await.expect("flush");
+    let events = store.session_events("s9").await.expect("events");
+    assert_eq!(events.len(), 150);
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "order kept");
 }

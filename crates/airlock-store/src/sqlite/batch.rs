@@ -9,12 +9,40 @@ use sqlx::SqliteConnection;
 use super::rows::millis;
 use crate::{EventRecord, SessionEnd, SessionStart, StoreError, WriteOp};
 
-pub(super) async fn apply(conn: &mut SqliteConnection, op: &WriteOp) -> Result<(), StoreError> {
-    match op {
-        WriteOp::SessionStart(start) => session_start(conn, start).await,
-        WriteOp::Event(event) => insert_event(conn, event).await,
-        WriteOp::SessionEnd(end) => session_end(conn, end).await,
+/// Events inserted per statement: one statement per run of events instead
+/// of one per event, because every statement is a round trip to the
+/// connection's thread. 64 rows × 12 columns stays far below SQLite's
+/// limit on bound parameters.
+const EVENTS_PER_INSERT: usize = 64;
+
+/// Applies ops in order; consecutive events share INSERT statements.
+pub(super) async fn apply_all(
+    conn: &mut SqliteConnection,
+    ops: &[WriteOp],
+) -> Result<(), StoreError> {
+    let mut events: Vec<&EventRecord> = Vec::new();
+    for op in ops {
+        match op {
+            WriteOp::Event(event) => {
+                events.push(event);
+                if events.len() == EVENTS_PER_INSERT {
+                    insert_events(conn, &events).await?;
+                    events.clear();
+                }
+            }
+            WriteOp::SessionStart(start) => {
+                insert_events(conn, &events).await?;
+                events.clear();
+                session_start(conn, start).await?;
+            }
+            WriteOp::SessionEnd(end) => {
+                insert_events(conn, &events).await?;
+                events.clear();
+                session_end(conn, end).await?;
+            }
+        }
     }
+    insert_events(conn, &events).await
 }
 
 async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<(), StoreError> {
@@ -33,26 +61,33 @@ async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<
     Ok(())
 }
 
-async fn insert_event(conn: &mut SqliteConnection, e: &EventRecord) -> Result<(), StoreError> {
-    sqlx::query(
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    events: &[&EventRecord],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO events (id, session_id, identity, connection, at, command, param_count, \
-         verdict, rows, bytes, duration_us, error) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&e.id)
-    .bind(&e.session_id)
-    .bind(&e.identity)
-    .bind(&e.connection)
-    .bind(millis(e.at))
-    .bind(&e.command)
-    .bind(e.param_count)
-    .bind(&e.verdict)
-    .bind(e.rows)
-    .bind(e.bytes)
-    .bind(e.duration_us)
-    .bind(&e.error)
-    .execute(conn)
-    .await?;
+         verdict, rows, bytes, duration_us, error) ",
+    );
+    query.push_values(events, |mut row, e| {
+        row.push_bind(&e.id)
+            .push_bind(&e.session_id)
+            .push_bind(&e.identity)
+            .push_bind(&e.connection)
+            .push_bind(millis(e.at))
+            .push_bind(&e.command)
+            .push_bind(e.param_count)
+            .push_bind(&e.verdict)
+            .push_bind(e.rows)
+            .push_bind(e.bytes)
+            .push_bind(e.duration_us)
+            .push_bind(&e.error);
+    });
+    query.push(" ON CONFLICT (id) DO NOTHING");
+    query.build().execute(conn).await?;
     Ok(())
 }
 

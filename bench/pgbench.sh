@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# Select-only pgbench against the same PostgreSQL three ways, in one run:
+# directly, through Airlock, and through PgBouncer (session mode). Prints
+# TPS and mean latency for each, with the ratios Airlock/direct and
+# Airlock/PgBouncer.
+#
+#   bench/pgbench.sh                       # 15 s per run, 1 8 32 clients
+#   DURATION=10 CLIENTS="8" bench/pgbench.sh
+#
+# Environment:
+#   DURATION         seconds per pgbench run (default 15)
+#   CLIENTS          client counts (default "1 8 32")
+#   MODES            pgbench query modes (default "simple extended")
+#   REPEAT           rounds; each figure is the median over rounds (default 1)
+#   SCALE            pgbench scale factor (default 10)
+#   AIRLOCK_WORKERS  tokio worker threads for the gateway (default: one per core)
+#   KEEP_DB=1        keep the airlock_bench database afterwards
+#   TMPDIR           where the gateway's data_dir (SQLite) and PgBouncer's files go
+#
+# Needs the machine's PostgreSQL on 127.0.0.1:5432 trusting user postgres.
+# The clients use sslmode=disable everywhere, so no target pays for TLS.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-15}
+CLIENTS=${CLIENTS:-1 8 32}
+MODES=${MODES:-simple extended}
+REPEAT=${REPEAT:-1}
+SCALE=${SCALE:-10}
+PG_HOST=127.0.0.1
+PG_PORT=5432
+DB=airlock_bench
+
+log() { echo "[bench] $*" >&2; }
+
+# --- what the benchmark needs ------------------------------------------------
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
+if ! have pgbench || ! have pgbouncer; then
+    log "installing pgbench (postgresql-contrib) and pgbouncer"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get install -y pgbouncer postgresql-contrib >&2 ||
+        { $SUDO apt-get update >&2 && $SUDO apt-get install -y pgbouncer postgresql-contrib >&2; }
+fi
+PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
+
+log "building the gateway (release)"
+(cd "$ROOT" && cargo build --release -p airlock >&2)
+AIRLOCK="${CARGO_TARGET_DIR:-$ROOT/target}/release/airlock"
+
+# --- clean-up of everything started below -------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
+GW_PID=""
+PGB_PID=""
+cleanup() {
+    set +e
+    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+    [ -n "$PGB_PID" ] && kill "$PGB_PID" 2>/dev/null && wait "$PGB_PID" 2>/dev/null
+    if [ "${KEEP_DB:-0}" != 1 ]; then
+        psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres \
+            -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A port on 127.0.0.1 nobody listens on (and not one handed out already).
+USED_PORTS=" "
+free_port() {
+    local p
+    while :; do
+        p=$(((RANDOM % 20000) + 30000))
+        case "$USED_PORTS" in *" $p "*) continue ;; esac
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            USED_PORTS="$USED_PORTS$p "
+            echo "$p"
+            return
+        fi
+    done
+}
+
+wait_port() { # port pid name
+    local i
+    for i in $(seq 300); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        kill -0 "$2" 2>/dev/null || { log "$3 exited early"; return 1; }
+        sleep 0.1
+    done
+    log "$3 did not start listening on port $1"
+    return 1
+}
+
+# --- the database -------------------------------------------------------------
+log "creating $DB (scale $SCALE)"
+PGOPTIONS="-c client_min_messages=warning" \
+    psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+pgbench -i -q -s "$SCALE" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" >"$WORK/init.log" 2>&1 ||
+    { cat "$WORK/init.log" >&2; exit 1; }
+
+# --- Airlock --------------------------------------------------------------------
+AL_PORT=$(free_port)
+AL_API_PORT=$(free_port)
+cat >"$WORK/airlock.yaml" <<EOF
+data_dir: $WORK/airlock-data
+listen:
+  postgres: 127.0.0.1:$AL_PORT
+  api: 127.0.0.1:$AL_API_PORT
+connections:
+  - name: $DB
+    type: postgres
+    target: { host: $PG_HOST, port: $PG_PORT, database: $DB, user: postgres, tls: disable }
+    allow: ["bench"]
+EOF
+GW_ENV=()
+[ -n "${AIRLOCK_WORKERS:-}" ] && GW_ENV+=("TOKIO_WORKER_THREADS=$AIRLOCK_WORKERS")
+env "${GW_ENV[@]}" "$AIRLOCK" --config "$WORK/airlock.yaml" serve 2>"$WORK/airlock.log" &
+GW_PID=$!
+wait_port "$AL_PORT" "$GW_PID" airlock || { cat "$WORK/airlock.log" >&2; exit 1; }
+"$AIRLOCK" --config "$WORK/airlock.yaml" identity add bench >/dev/null
+TOKEN=$("$AIRLOCK" --config "$WORK/airlock.yaml" token issue bench)
+
+# --- PgBouncer, session mode ------------------------------------------------------
+PGB_PORT=$(free_port)
+mkdir "$WORK/pgbouncer"
+cat >"$WORK/pgbouncer/pgbouncer.ini" <<EOF
+[databases]
+$DB = host=$PG_HOST port=$PG_PORT dbname=$DB user=postgres
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGB_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $WORK/pgbouncer/userlist.txt
+pool_mode = session
+max_client_conn = 200
+default_pool_size = 64
+logfile = $WORK/pgbouncer/pgbouncer.log
+pidfile = $WORK/pgbouncer/pgbouncer.pid
+EOF
+echo '"postgres" ""' >"$WORK/pgbouncer/userlist.txt"
+PGB_USER=()
+if [ "$(id -u)" -eq 0 ]; then
+    # PgBouncer refuses to run as root: it drops to postgres, which must be
+    # able to reach its files.
+    chmod 755 "$WORK"
+    chown -R postgres:postgres "$WORK/pgbouncer"
+    PGB_USER=(-u postgres)
+fi
+"$PGBOUNCER" "${PGB_USER[@]}" "$WORK/pgbouncer/pgbouncer.ini" >"$WORK/pgbouncer/stdout.log" 2>&1 &
+PGB_PID=$!
+wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
+    { cat "$WORK/pgbouncer/stdout.log" "$WORK/pgbouncer/pgbouncer.log" >&2 2>/dev/null; exit 1; }
+
+# --- the runs -------------------------------------------------------------------
+export PGSSLMODE=disable
+run_pgbench() { # target mode clients -> "tps latency_ms"
+    local target=$1 mode=$2 c=$3 jobs out
+    jobs=$((c < 2 ? c : 2))
+    local args=(-S -n -T "$DURATION" -c "$c" -j "$jobs" -M "$mode")
+    case "$target" in
+    direct) out=$(pgbench "${args[@]}" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" 2>&1) ;;
+    airlock) out=$(PGPASSWORD=$TOKEN pgbench "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "$DB" 2>&1) ;;
+    pgbouncer) out=$(pgbench "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
+    esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
+    local tps lat
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out" | head -1)
+    [ -n "$tps" ] && [ -n "$lat" ] || { log "cannot read pgbench output:"; echo "$out" >&2; return 1; }
+    echo "$tps $lat"
+}
+
+# CPU time (clock ticks, user + system) of a process, or of one thread.
+ticks() { sed 's/.*) //' "$1" | awk '{print $12 + $13}'; }
+gateway_threads() { # -> "tid name ticks" per thread
+    local t
+    for t in /proc/"$GW_PID"/task/*; do
+        echo "${t##*/} $(tr ' ' _ <"$t/comm") $(ticks "$t/stat")"
+    done
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+declare -A TPS LAT CPU
+TARGETS=(direct airlock pgbouncer)
+log "warming up"
+pgbench -S -n -T 3 -c 2 -j 2 -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" >/dev/null 2>&1
+log "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+gateway_threads >"$WORK/threads.before"
+for round in $(seq "$REPEAT"); do
+    for mode in $MODES; do
+        for c in $CLIENTS; do
+            # Each target right after the others, the order rotated per
+            # round, so drift on the machine hits all three alike.
+            for i in 0 1 2; do
+                target=${TARGETS[$(((i + round - 1) % 3))]}
+                log "round $round: $mode, $c clients, $target"
+                case "$target" in
+                airlock) proc=/proc/$GW_PID/stat ;;
+                pgbouncer) proc=/proc/$PGB_PID/stat ;;
+                *) proc="" ;;
+                esac
+                before=$([ -n "$proc" ] && ticks "$proc" || echo 0)
+                result=$(run_pgbench "$target" "$mode" "$c")
+                after=$([ -n "$proc" ] && ticks "$proc" || echo 0)
+                read -r tps lat <<<"$result"
+                # Proxy CPU per transaction, in microseconds.
+                cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$tps" -v d="$DURATION" \
+                    'BEGIN {print t / hz * 1e6 / (n * d)}')
+                CPU[$mode/$c/$target]="${CPU[$mode/$c/$target]:-} $cpu"
+                TPS[$mode/$c/$target]="${TPS[$mode/$c/$target]:-} $tps"
+                LAT[$mode/$c/$target]="${LAT[$mode/$c/$target]:-} $lat"
+            done
+        done
+    done
+done
+log "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+gateway_threads >"$WORK/threads.after"
+
+# --- the table -------------------------------------------------------------------
+echo
+echo "pgbench -S, ${DURATION}s per run, scale $SCALE, $(nproc) cores, rounds: $REPEAT (median)"
+echo "TPS (mean latency ms)"
+echo
+printf '| %-8s | %7s | %-20s | %-20s | %-20s | %14s | %17s |\n' \
+    mode clients direct airlock pgbouncer airlock/direct airlock/pgbouncer
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------- --------: ---------------------- \
+    ---------------------- ---------------------- ---------------: ------------------:
+declare -A T L
+cell() { printf '%.0f (%.3f)' "${T[$1]}" "${L[$1]}"; }
+for mode in $MODES; do
+    for c in $CLIENTS; do
+        for target in "${TARGETS[@]}"; do
+            # shellcheck disable=SC2086
+            T[$target]=$(median ${TPS[$mode/$c/$target]})
+            # shellcheck disable=SC2086
+            L[$target]=$(median ${LAT[$mode/$c/$target]})
+        done
+        printf '| %-8s | %7s | %-20s | %-20s | %-20s | %14.2f | %17.2f |\n' \
+            "$mode" "$c" "$(cell direct)" "$(cell airlock)" "$(cell pgbouncer)" \
+            "$(awk -v a="${T[airlock]}" -v b="${T[direct]}" 'BEGIN {print a / b}')" \
+            "$(awk -v a="${T[airlock]}" -v b="${T[pgbouncer]}" 'BEGIN {print a / b}')"
+    done
+done
+
+echo
+echo "Proxy CPU per transaction, microseconds (user + system, from /proc)"
+echo
+printf '| %-8s | %7s | %9s | %9s |\n' mode clients airlock pgbouncer
+printf '|%s|%s|%s|%s|\n' ---------- --------: ----------: ----------:
+for mode in $MODES; do
+    for c in $CLIENTS; do
+        # shellcheck disable=SC2086
+        printf '| %-8s | %7s | %9.1f | %9.1f |\n' "$mode" "$c" \
+            "$(median ${CPU[$mode/$c/airlock]})" "$(median ${CPU[$mode/$c/pgbouncer]})"
+    done
+done
+echo
+echo "Gateway CPU by thread over all its runs (seconds)"
+echo
+# Threads with the same name (the tokio workers) are summed.
+awk -v hz="$(getconf CLK_TCK)" 'NR == FNR {before[$1] = $3; next}
+    {cpu[$2] += ($3 - before[$1]) / hz; n[$2]++}
+    END {for (t in cpu) if (cpu[t] > 0) printf "  %-18s x%-2d %7.2f\n", t, n[t], cpu[t]}' \
+    "$WORK/threads.before" "$WORK/threads.after" | sort -k3 -rn
