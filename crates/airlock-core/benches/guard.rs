@@ -1,5 +1,5 @@
 //! Analyse + evaluate for typical statements against a 20-rule policy
-//! (the 10-rule default pack plus 10 rules of a deployment), through the
+//! (the 11-rule default pack plus 9 rules of a deployment), through the
 //! facts cache and around it.
 //!
 //!   cargo bench -p airlock-core --bench guard
@@ -27,7 +27,6 @@ rules:
   - { name: r7, when: "facts.sql.statements.exists(s, 'ssn' in s.columns.users)", action: block }
   - { name: r8, when: "connection.name == 'prod' && facts.sql.kinds.exists(k, k in ['alter', 'create'])", action: review, reviewers: ["group:dba"] }
   - { name: r9, when: "'lo_import' in facts.sql.functions || 'lo_export' in facts.sql.functions", action: block }
-  - { name: r10, when: "facts.sql.tables_written.exists(t, t == 'payments')", action: review, reviewers: ["group:finance"] }
 connections:
   - name: app
     type: postgres

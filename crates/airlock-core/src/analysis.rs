@@ -38,6 +38,18 @@ impl Analyser {
 
     /// Facts for a command on a connection of type `connection_type`.
     pub fn analyse(&self, connection_type: &str, command: &Command) -> Arc<Facts> {
+        self.analyse_keyed(connection_type, command).0
+    }
+
+    /// Facts, and the cache key under which they are shared by every text
+    /// of the same shape — `None` when they must not be shared (facts that
+    /// depend on a literal's value, parse errors, shell commands). A caller
+    /// may cache what it derives from the facts under the same key.
+    pub fn analyse_keyed(
+        &self,
+        connection_type: &str,
+        command: &Command,
+    ) -> (Arc<Facts>, Option<String>) {
         match command {
             Command::Sql { text, .. } => {
                 let dialect = match connection_type {
@@ -46,26 +58,27 @@ impl Analyser {
                 };
                 self.sql(dialect, text)
             }
-            Command::Shell { line } => Arc::new(airlock_policy::shell::analyse_shell(line)),
+            Command::Shell { line } => (Arc::new(airlock_policy::shell::analyse_shell(line)), None),
         }
     }
 
-    fn sql(&self, dialect: Dialect, text: &str) -> Arc<Facts> {
+    fn sql(&self, dialect: Dialect, text: &str) -> (Arc<Facts>, Option<String>) {
         if text.len() > MAX_CACHED_TEXT {
-            return Arc::new(sql::analyse(dialect, text));
+            return (Arc::new(sql::analyse(dialect, text)), None);
         }
         let Some(key) = sql::normalize(dialect, text) else {
-            return Arc::new(sql::analyse(dialect, text));
+            return (Arc::new(sql::analyse(dialect, text)), None);
         };
         let key = (dialect as u8, key);
         if let Some(hit) = self.cache.get(&key) {
-            return hit;
+            return (hit, Some(key.1));
         }
         let facts = Arc::new(sql::analyse(dialect, text));
         if !facts.has_parse_error && !sql::literal_sensitive(&facts) {
-            self.cache.insert(key, facts.clone());
+            self.cache.insert(key.clone(), facts.clone());
+            return (facts, Some(key.1));
         }
-        facts
+        (facts, None)
     }
 
     /// Analysis without the cache (for tests and benchmarks comparing both).

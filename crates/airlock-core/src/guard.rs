@@ -25,13 +25,22 @@ pub struct SessionInfo {
     pub connection: String,
     pub identity_view: IdentityView,
     pub connection_view: ConnectionView,
+    /// Everything about the identity that rules can see, as one cache key.
+    id_key: String,
 }
 
 impl SessionInfo {
     pub fn new(id: String, identity: Identity, connection: &ConnectionConfig) -> SessionInfo {
+        let view = identity_view(&identity);
         SessionInfo {
             id,
-            identity_view: identity_view(&identity),
+            id_key: format!(
+                "{}\0{}\0{}",
+                view.name,
+                view.kind,
+                view.groups.join("\u{1}")
+            ),
+            identity_view: view,
             connection_view: connection_view(connection),
             connection: connection.name().to_string(),
             identity,
@@ -83,6 +92,19 @@ pub struct Judgement {
 struct Generation {
     config: Arc<Config>,
     rules: RuleSet,
+    /// Decisions of the rules that do not read `session`, by command shape,
+    /// identity and connection. Lives and dies with its rules.
+    decisions: quick_cache::sync::Cache<String, Arc<Decision>>,
+}
+
+impl Generation {
+    fn new(config: Arc<Config>, rules: RuleSet) -> Generation {
+        Generation {
+            config,
+            rules,
+            decisions: quick_cache::sync::Cache::new(10_000),
+        }
+    }
 }
 
 pub struct Guard {
@@ -96,7 +118,7 @@ impl Guard {
     pub fn new(config: Arc<Config>) -> Result<Guard, ConfigError> {
         let rules = config.compile_rules(Path::new("<configuration>"))?;
         Ok(Guard {
-            current: ArcSwap::from_pointee(Generation { config, rules }),
+            current: ArcSwap::from_pointee(Generation::new(config, rules)),
             analyser: Analyser::new(),
             source: None,
         })
@@ -134,10 +156,8 @@ impl Guard {
             connections = config.connections.len(),
             "configuration reloaded"
         );
-        self.current.store(Arc::new(Generation {
-            config: Arc::new(config),
-            rules,
-        }));
+        self.current
+            .store(Arc::new(Generation::new(Arc::new(config), rules)));
         Ok(())
     }
 
@@ -175,16 +195,41 @@ impl Guard {
         counters: SessionCounters,
         command: &Command,
     ) -> Judgement {
-        let facts = self
+        let (facts, shape) = self
             .analyser
-            .analyse(&session.connection_view.kind, command);
+            .analyse_keyed(&session.connection_view.kind, command);
         let generation = self.current.load();
-        let decision = generation.rules.evaluate(&Input {
+        let input = Input {
             identity: &session.identity_view,
             connection: &session.connection_view,
             facts: &facts,
             session: counters,
-        });
+        };
+        // Rules that do not read session counters decide the same for the
+        // same command shape, identity and connection: that part is cached
+        // (only where the facts themselves may be shared, see Analyser).
+        let sessionless = match shape {
+            Some(shape) => {
+                let key = format!(
+                    "{}\0{}\0{shape}",
+                    session.id_key, session.connection_view.name
+                );
+                match generation.decisions.get(&key) {
+                    Some(hit) => (*hit).clone(),
+                    None => {
+                        let d = generation.rules.evaluate_sessionless(&input);
+                        generation.decisions.insert(key, Arc::new(d.clone()));
+                        d
+                    }
+                }
+            }
+            None => generation.rules.evaluate_sessionless(&input),
+        };
+        let decision = if generation.rules.reads_session() {
+            sessionless.merge(generation.rules.evaluate_session_rules(&input))
+        } else {
+            sessionless
+        };
         Judgement {
             verdict: Verdict::from_decision(&decision),
             facts,
@@ -291,6 +336,44 @@ connections:
                 assert_eq!(reason, "agents may not sleep");
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// The decision cache must never change a verdict: through the guard
+    /// (twice, so the second pass is served from the caches) and by a fresh
+    /// analysis and a full evaluation, every command gets the same decision.
+    #[test]
+    fn cached_and_uncached_decisions_agree() {
+        let g = guard();
+        let config = g.config();
+        let rules = config.compile_rules(Path::new("t.yaml")).unwrap();
+        let analyser = crate::analysis::Analyser::new();
+        let corpus = [
+            "select pg_sleep(1)",
+            "select pg_sleep(2)",
+            "select * from users where id = 1",
+            "select * from secrets where id = 2",
+            "delete from t where id = 7",
+            "delete from t",
+            "copy t to '/tmp/a'",
+            "drop table t",
+            "selec 1",
+        ];
+        for _ in 0..2 {
+            for kind in [IdentityKind::User, IdentityKind::Agent] {
+                let s = session(&g, kind);
+                for text in corpus {
+                    let cached = g.check(&s, SessionCounters::default(), &sql(text)).decision;
+                    let facts = analyser.uncached("postgres", &sql(text));
+                    let fresh = rules.evaluate(&Input {
+                        identity: &s.identity_view,
+                        connection: &s.connection_view,
+                        facts: &facts,
+                        session: SessionCounters::default(),
+                    });
+                    assert_eq!(cached, fresh, "{kind:?} {text}");
+                }
+            }
         }
     }
 

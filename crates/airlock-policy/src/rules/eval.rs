@@ -1,5 +1,7 @@
 //! Compiling a rule set once, and evaluating it per command.
 
+use std::sync::Arc;
+
 use cel::{Context, Program, Value};
 
 use crate::facts::Facts;
@@ -55,6 +57,20 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Combines two decisions over disjoint sets of rules.
+    pub fn merge(mut self, other: Decision) -> Decision {
+        self.action = self.action.max(other.action);
+        self.fired.extend(other.fired);
+        self.reviewers.extend(other.reviewers);
+        self.reviewers.sort();
+        self.reviewers.dedup();
+        self.approvals = self.approvals.max(other.approvals);
+        self.mask_columns.extend(other.mask_columns);
+        self.mask_columns.sort();
+        self.mask_columns.dedup();
+        self
+    }
+
     /// The fired rules with the deciding action, strongest first.
     pub fn deciding(&self) -> impl Iterator<Item = &Fired> {
         self.fired.iter().filter(move |f| f.action == self.action)
@@ -64,6 +80,11 @@ impl Decision {
 impl RuleSet {
     pub fn compile(specs: &[RuleSpec]) -> Result<RuleSet, RuleError> {
         let schema = Schema::new();
+        let env = Arc::new(super::functions::environment().map_err(|e| RuleError {
+            index: 0,
+            name: String::new(),
+            message: format!("the rule environment could not be built: {e}"),
+        })?);
         let mut rules = Vec::with_capacity(specs.len());
         let mut names = std::collections::HashSet::new();
         for (index, spec) in specs.iter().enumerate() {
@@ -78,7 +99,8 @@ impl RuleSet {
             if !names.insert(spec.name.as_str()) {
                 return Err(fail("two rules have this name".into()));
             }
-            let program = Program::compile(&spec.when)
+            let program = env
+                .compile(&spec.when)
                 .map_err(|e| fail(format!("`when` does not compile: {e}")))?;
             schema
                 .check(program.expression())
@@ -111,7 +133,7 @@ impl RuleSet {
         }
         Ok(RuleSet {
             rules,
-            root: Context::default(),
+            root: Context::with_env(env),
         })
     }
 
@@ -129,7 +151,24 @@ impl RuleSet {
         self.rules.iter().any(|r| r.reads_session)
     }
 
+    /// Evaluates every rule.
     pub fn evaluate(&self, input: &Input<'_>) -> Decision {
+        self.evaluate_where(input, |_| true)
+    }
+
+    /// Evaluates only the rules that do not read `session`: their decision
+    /// depends on the command, the identity and the connection alone, so
+    /// callers may cache it.
+    pub fn evaluate_sessionless(&self, input: &Input<'_>) -> Decision {
+        self.evaluate_where(input, |r| !r.reads_session)
+    }
+
+    /// Evaluates only the rules that read `session`.
+    pub fn evaluate_session_rules(&self, input: &Input<'_>) -> Decision {
+        self.evaluate_where(input, |r| r.reads_session)
+    }
+
+    fn evaluate_where(&self, input: &Input<'_>, include: impl Fn(&Rule) -> bool) -> Decision {
         let mut decision = Decision {
             action: Action::Allow,
             fired: Vec::new(),
@@ -137,7 +176,7 @@ impl RuleSet {
             approvals: 1,
             mask_columns: Vec::new(),
         };
-        if self.rules.is_empty() {
+        if !self.rules.iter().any(&include) {
             return decision;
         }
         let mut scope = self.root.new_inner_scope();
@@ -164,7 +203,7 @@ impl RuleSet {
                 }
             }
         }
-        for rule in &self.rules {
+        for rule in self.rules.iter().filter(|r| include(r)) {
             let (fires, error) = match rule.program.execute(&scope) {
                 Ok(Value::Bool(b)) => (b, None),
                 Ok(other) => (
@@ -367,6 +406,47 @@ mod tests {
         let mut m = spec("m", "true", Action::Mask);
         m.columns.clear();
         assert!(RuleSet::compile(&[m]).is_err());
+    }
+
+    #[test]
+    fn split_evaluation_merges_to_the_full_one() {
+        let rules = RuleSet::compile(&[
+            spec(
+                "a",
+                "session.rows > 10 || 'delete' in facts.sql.kinds",
+                Action::Review,
+            ),
+            spec("b", "facts.sql.statement_count > 1", Action::Block),
+            spec("c", "'eng' in identity.groups", Action::Mask),
+        ])
+        .unwrap();
+        let facts = delete_without_where();
+        let full = eval(&rules, &facts);
+        let identity = IdentityView {
+            name: "alice".into(),
+            kind: "user".into(),
+            groups: vec!["eng".into()],
+        };
+        let connection = ConnectionView {
+            name: "db".into(),
+            kind: "postgres".into(),
+            strict: true,
+        };
+        let input = Input {
+            identity: &identity,
+            connection: &connection,
+            facts: &facts,
+            session: SessionCounters::default(),
+        };
+        let split = rules
+            .evaluate_sessionless(&input)
+            .merge(rules.evaluate_session_rules(&input));
+        assert_eq!(split.action, full.action);
+        let mut names: Vec<_> = split.fired.iter().map(|f| f.rule.clone()).collect();
+        names.sort();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(split.reviewers, full.reviewers);
+        assert_eq!(split.mask_columns, full.mask_columns);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod check;
 mod eval;
+mod functions;
 mod spec;
 
 pub use eval::{Decision, Fired, Input, RuleSet};
