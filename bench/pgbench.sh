@@ -12,6 +12,7 @@
 #   CLIENTS          client counts (default "1 8 32")
 #   MODES            pgbench query modes (default "simple extended")
 #   REPEAT           rounds; each figure is the median over rounds (default 1)
+#   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   AIRLOCK_WORKERS  tokio worker threads for the gateway (default: one per core)
 #   KEEP_DB=1        keep the airlock_bench database afterwards
@@ -107,6 +108,8 @@ data_dir: $WORK/airlock-data
 listen:
   postgres: 127.0.0.1:$AL_PORT
   api: 127.0.0.1:$AL_API_PORT
+policy:
+  default_pack: ${DEFAULT_PACK:-true}
 connections:
   - name: $DB
     type: postgres
