@@ -31,6 +31,9 @@ pub struct Refusal {
     pub message: String,
     /// The client is gone: there is nobody to send an error to.
     pub silent: bool,
+    /// The client connected and left without sending a byte: a load
+    /// balancer's or a port scanner's probe, not worth a warning each.
+    pub probe: bool,
 }
 
 impl Refusal {
@@ -39,6 +42,7 @@ impl Refusal {
             code,
             message: message.into(),
             silent: false,
+            probe: false,
         }
     }
     pub fn auth(message: String) -> Refusal {
@@ -106,6 +110,10 @@ pub async fn run(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
     };
     let ready = match outcome {
         Ok(Ok(ready)) => ready,
+        Ok(Err(refusal)) if refusal.probe => {
+            tracing::debug!(peer = %peer, "connection closed before sending anything");
+            return;
+        }
         Ok(Err(refusal)) => {
             tracing::warn!(peer = %peer, code = refusal.code, reason = %refusal.message, "client refused");
             refuse(&mut io, &refusal).await;
@@ -143,9 +151,13 @@ async fn open(
 ) -> (BoxIo, Result<Opening, Refusal>) {
     let max = shared.deps.guard.config().limits.max_startup_bytes as usize;
     loop {
+        let nothing_yet = buf.is_empty();
         let packet = match read_startup(&mut tcp, buf, max).await {
             Ok(p) => p,
-            Err(r) => return (Box::new(tcp), Err(r)),
+            Err(mut r) => {
+                r.probe = r.silent && nothing_yet && buf.is_empty();
+                return (Box::new(tcp), Err(r));
+            }
         };
         let parsed = match startup::parse(&packet) {
             Ok(p) => p,

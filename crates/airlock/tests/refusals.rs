@@ -817,3 +817,32 @@ async fn a_fast_path_call_is_refused_in_its_turn_and_the_session_goes_on() {
     assert_logged(&s.gw, &["session ended", "reason=client terminated"]);
     s.still_serves().await;
 }
+
+/// A load balancer's health check (connect, then close without a byte) is
+/// not a refused client: no warning per probe, and the gateway serves on.
+#[test]
+fn a_bare_connect_and_close_is_not_a_warning() {
+    let s = setup("ref_probe", "", "");
+    for _ in 0..5 {
+        let probe = std::net::TcpStream::connect(("127.0.0.1", s.gw.pg_port)).expect("connect");
+        drop(probe);
+    }
+    let (ok, out, err) = psql(
+        &s.gw.conninfo("alice", "app"),
+        &s.token,
+        &["-c", "select 7"],
+    );
+    assert!(ok && out.trim() == "7", "{err}");
+    // Half a startup packet, then gone: that one is worth a warning.
+    let mut half = std::net::TcpStream::connect(("127.0.0.1", s.gw.pg_port)).expect("connect");
+    half.write_all(&[0, 0, 0]).expect("write");
+    drop(half);
+    assert!(s.gw.wait_for_log("client refused"), "{}", s.gw.logs());
+    let refused = s.gw.logs().matches("client refused").count();
+    assert_eq!(
+        refused,
+        1,
+        "only the half packet is a refusal: {}",
+        s.gw.logs()
+    );
+}
