@@ -342,8 +342,11 @@ async fn handshake(
     })?
     .map_err(|e| {
         tracing::warn!(connection = %connection, error = %e, "target connection failed");
-        let code = match e {
-            upstream::UpstreamError::Rejected(_) => "28P01",
+        let code = match &e {
+            // The target's own reason class when it is an authorization
+            // one (a pg_hba.conf refusal is 28000, a wrong password 28P01).
+            upstream::UpstreamError::Rejected { code, .. } if code == "28000" => "28000",
+            upstream::UpstreamError::Rejected { .. } => "28P01",
             _ => "08001",
         };
         Refusal::new(code, format!("connection \"{connection}\": {e}"))

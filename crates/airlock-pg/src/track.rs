@@ -200,7 +200,12 @@ impl Tracker {
             verdict: Arc::from(cmd.verdict.as_str()),
             may_change_settings: cmd.changes_settings(),
         };
-        self.statements.insert(name.to_string(), prepared);
+        // The server refuses to redefine a named statement (42P05) and keeps
+        // the old one, which later Executes run: keep recording that one.
+        // The unnamed statement is replaced by every Parse.
+        if name.is_empty() || !self.statements.contains_key(name) {
+            self.statements.insert(name.to_string(), prepared);
+        }
         self.pending.push_back(Pending::Parse(cmd));
     }
 
@@ -216,6 +221,11 @@ impl Tracker {
             });
         self.portals
             .insert(portal.to_string(), (prepared, param_count));
+    }
+
+    #[cfg(test)]
+    fn statement_text(&self, name: &str) -> Option<Arc<str>> {
+        self.statements.get(name).map(|p| p.text.clone())
     }
 
     pub fn close_statement(&mut self, name: &str) {
@@ -862,5 +872,24 @@ mod settings_tests {
         // Nor a plain query.
         t.query(InFlight::new(Arc::from("select 1"), 0, "allow".into()));
         assert!(t.misreading(NON_ASCII).is_none());
+    }
+}
+
+#[cfg(test)]
+mod redefinition_tests {
+    use super::*;
+
+    #[test]
+    fn a_named_statement_keeps_its_first_text_until_closed() {
+        let mut t = Tracker::new();
+        t.parse("s", InFlight::new(Arc::from("select 1"), 0, "allow".into()));
+        t.parse("s", InFlight::new(Arc::from("select 2"), 0, "allow".into()));
+        assert_eq!(t.statement_text("s").as_deref(), Some("select 1"));
+        t.close_statement("s");
+        t.parse("s", InFlight::new(Arc::from("select 3"), 0, "allow".into()));
+        assert_eq!(t.statement_text("s").as_deref(), Some("select 3"));
+        t.parse("", InFlight::new(Arc::from("select 4"), 0, "allow".into()));
+        t.parse("", InFlight::new(Arc::from("select 5"), 0, "allow".into()));
+        assert_eq!(t.statement_text("").as_deref(), Some("select 5"));
     }
 }

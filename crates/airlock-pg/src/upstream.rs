@@ -32,8 +32,8 @@ pub enum UpstreamError {
     NoTls(String),
     #[error("TLS to the target failed: {0}")]
     Tls(String),
-    #[error("target refused the gateway's credentials: {0}")]
-    Rejected(String),
+    #[error("target refused the gateway's credentials: {code} {message}")]
+    Rejected { code: String, message: String },
     #[error("target asks for a password but none is configured ({0})")]
     NoPassword(&'static str),
     #[error("target asks for an unsupported authentication method ({0})")]
@@ -220,9 +220,12 @@ impl Startup {
         match self.next().await? {
             backend::Message::AuthenticationSaslFinal(body) => {
                 // Proves the server knew the password too.
-                scram.finish(body.data()).map_err(|_| {
-                    UpstreamError::Rejected("target's SCRAM signature is invalid".into())
-                })?;
+                scram
+                    .finish(body.data())
+                    .map_err(|_| UpstreamError::Rejected {
+                        code: "28P01".into(),
+                        message: "target's SCRAM signature is invalid".into(),
+                    })?;
             }
             backend::Message::ErrorResponse(body) => return Err(rejected(body)),
             _ => return Err(UpstreamError::Protocol),
@@ -274,7 +277,7 @@ fn rejected(body: backend::ErrorResponseBody) -> UpstreamError {
             _ => {}
         }
     }
-    UpstreamError::Rejected(format!("{code} {message}"))
+    UpstreamError::Rejected { code, message }
 }
 
 /// Delivers a cancel request to the target on a fresh connection.

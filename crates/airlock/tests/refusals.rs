@@ -315,7 +315,9 @@ async fn a_target_refusing_the_injected_role_is_a_clear_refusal() {
     );
     s.secrets.push(target_pw.into());
     let (code, message) = s.refused("alice", "norole", &s.token).await;
-    assert_eq!(code, "28P01", "{message}");
+    // The target's own class-28 reason is passed on: the role is not
+    // authorized at all (28000), which is not a wrong password (28P01).
+    assert_eq!(code, "28000", "{message}");
     assert_eq!(
         message,
         "connection \"norole\": target refused the gateway's credentials: 28000 role \"no_such_role_xyz\" does not exist"
