@@ -330,7 +330,7 @@ async fn a_target_refusing_the_injected_role_is_a_clear_refusal() {
             "no_such_role_xyz",
         ],
     );
-    assert_logged(&s.gw, &["client refused", "code=\"28P01\""]);
+    assert_logged(&s.gw, &["client refused", "code=\"28000\""]);
     s.assert_no_secret_leaks(&[&message]);
     s.still_serves().await;
 }
