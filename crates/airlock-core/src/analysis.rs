@@ -119,6 +119,9 @@ mod tests {
             "select * from users where id = 'x' limit 5",
             "delete from t where id = 7",
             "update accounts set balance = balance - 10 where id = 3",
+            // An empty file name parses like STDOUT; it must not lend its
+            // facts (no file feature) to a real file name of the same shape.
+            "copy t to ''",
             "copy t to '/tmp/a.csv'",
             "copy t to '/tmp/b.csv'",
             "copy t to program 'curl http://x'",
