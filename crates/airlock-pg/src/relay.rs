@@ -55,6 +55,8 @@ pub struct Relay<'a> {
     tracker: Tracker,
     /// When the session started, for `session.seconds` in rules.
     started: std::time::Instant,
+    /// Events recorded so far: the sequence part of their ids.
+    events_recorded: u64,
     done: Vec<InFlight>,
 }
 
@@ -87,6 +89,7 @@ impl<'a> Relay<'a> {
             max_message,
             tracker: Tracker::new(),
             started: std::time::Instant::now(),
+            events_recorded: 0,
             done: Vec::new(),
         }
     }
@@ -425,8 +428,11 @@ impl<'a> Relay<'a> {
     async fn record(&mut self) {
         let mut ops = Vec::with_capacity(self.done.len());
         for cmd in self.done.drain(..) {
+            // Unique because the session id is, ordered within the session,
+            // and free of a random-number syscall per statement.
+            self.events_recorded += 1;
             let event = EventRecord {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: format!("{}-{:08}", self.session.id, self.events_recorded),
                 session_id: self.session.id.clone(),
                 identity: self.session.identity.name.clone(),
                 connection: self.session.connection.clone(),

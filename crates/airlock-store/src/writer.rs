@@ -32,7 +32,7 @@ impl Default for WriterConfig {
         WriterConfig {
             channel_capacity: 8192,
             max_batch: 512,
-            linger: Duration::from_millis(2),
+            linger: Duration::from_millis(20),
         }
     }
 }
