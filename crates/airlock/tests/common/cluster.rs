@@ -8,13 +8,10 @@
 //! PostgreSQL refuses to run as root; when the tests do, the cluster's
 //! programs run as the `postgres` OS user, which owns the directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use super::{BIN, Gateway, free_port};
+use super::free_port;
 
 /// Password of the cluster's `postgres` superuser.
 pub const SUPERUSER_PASSWORD: &str = "cluster-superuser-pw";
@@ -313,63 +310,6 @@ impl TestPki {
             .output()
             .expect("openssl must be installed");
         check(&out, &format!("openssl {}", args[0]));
-    }
-}
-
-impl Gateway {
-    /// As [`Gateway::start`], with extra environment variables for the
-    /// gateway process (e.g. a target's `password_env`).
-    pub fn start_with_env(connections: &str, extra: &str, env: &[(&str, &str)]) -> Gateway {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let pg_port = free_port();
-        let api_port = free_port();
-        let config = dir.path().join("airlock.yaml");
-        let text = format!(
-            "data_dir: ./data\nlisten:\n  postgres: 127.0.0.1:{pg_port}\n  api: 127.0.0.1:{api_port}\n{extra}\nconnections:\n{connections}\n"
-        );
-        std::fs::write(&config, text).expect("write config");
-        let mut gw = Gateway {
-            dir,
-            config,
-            pg_port,
-            api_port,
-            child: None,
-            log: Arc::new(Mutex::new(Vec::new())),
-        };
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(&gw.config)
-            .arg("serve")
-            .env("AIRLOCK_LOG", "info,airlock=debug")
-            .env_remove("AIRLOCK_CONFIG")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start airlock serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = gw.log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(mut l) = log.lock() {
-                    l.push(line);
-                }
-            }
-        });
-        gw.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", gw.pg_port)).is_err() {
-            if let Some(status) = gw.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("airlock exited early with {status}: {}", gw.logs());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "airlock did not start: {}",
-                gw.logs()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        gw
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Gateway {
     pub api_port: u16,
     child: Option<Child>,
     log: Arc<Mutex<Vec<String>>>,
+    /// Extra environment of the gateway process.
+    env: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -56,6 +58,12 @@ impl Gateway {
     /// already indented as a top-level key's value) and `extra` top-level
     /// keys, then starts the gateway and waits until it accepts.
     pub fn start(connections: &str, extra: &str) -> Gateway {
+        Gateway::start_with_env(connections, extra, &[])
+    }
+
+    /// As [`Gateway::start`], with extra environment variables for the
+    /// gateway process (e.g. a target's `password_env`); restarts keep them.
+    pub fn start_with_env(connections: &str, extra: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let pg_port = free_port();
         let api_port = free_port();
@@ -71,6 +79,10 @@ impl Gateway {
             api_port,
             child: None,
             log: Arc::new(Mutex::new(Vec::new())),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         gw.spawn();
         gw
@@ -94,6 +106,7 @@ impl Gateway {
             .arg("serve")
             .env("AIRLOCK_LOG", "info,airlock=debug")
             .env_remove("AIRLOCK_CONFIG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
