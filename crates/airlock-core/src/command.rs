@@ -77,6 +77,34 @@ impl Verdict {
         }
     }
 
+    /// Why the command must not run, for the client; `None` when it may.
+    /// Review and masking are not built yet: until they are, a command
+    /// either would fire on is refused rather than run unreviewed or
+    /// answered unmasked.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            Verdict::Allow => None,
+            Verdict::Block { rule, reason } => {
+                Some(format!("blocked by rule \"{rule}\": {reason}"))
+            }
+            Verdict::Review {
+                rules,
+                reviewers,
+                reason,
+                ..
+            } => Some(format!(
+                "needs review by {} (rule \"{}\"): {reason}; just-in-time review is not available in this version, so the command was not run",
+                reviewers.join(", "),
+                rules.join(",")
+            )),
+            Verdict::Mask { rules, columns } => Some(format!(
+                "rule \"{}\" requires masking {}, which this version cannot apply; the command was not run",
+                rules.join(","),
+                columns.join(", ")
+            )),
+        }
+    }
+
     /// The short form recorded on events: `allow`, `mask:RULES`,
     /// `review:RULES`, `block:RULES`.
     pub fn label(&self) -> String {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use airlock_core::{Command, SessionInfo, Verdict};
+use airlock_core::{Command, SessionInfo};
 use airlock_policy::Facts;
 use airlock_policy::rules::SessionCounters;
 use airlock_store::{EventRecord, WriteOp};
@@ -181,6 +181,20 @@ impl<'a> Relay<'a> {
         None
     }
 
+    /// A statement from a Query or a Parse, judged: its refusal is set when
+    /// the target must get the poison statement in its place.
+    fn statement(&self, text: &str) -> InFlight {
+        let command = Command::Sql {
+            text: text.to_string(),
+            param_count: 0,
+        };
+        let (label, refusal, may_change_settings) = self.decide(&command);
+        let mut cmd = InFlight::new(Arc::from(text), 0, label);
+        cmd.may_change_settings = may_change_settings;
+        cmd.refusal = refusal;
+        cmd
+    }
+
     /// Handles one client message: decides, tracks, and queues it for the
     /// target (or answers it directly).
     fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
@@ -189,19 +203,10 @@ impl<'a> Relay<'a> {
                 let text = Reader::new(&f.body, "Query")
                     .cstr()
                     .map_err(|e| e.to_string())?;
-                let command = Command::Sql {
-                    text: text.to_string(),
-                    param_count: 0,
-                };
-                let (label, refusal, may_change_settings) = self.decide(&command);
-                let mut cmd = InFlight::new(Arc::from(text), 0, label);
-                cmd.may_change_settings = may_change_settings;
-                match refusal {
+                let cmd = self.statement(text);
+                match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
-                    Some(refusal) => {
-                        put_query(&mut out.to_server, POISON);
-                        cmd.refusal = Some(refusal);
-                    }
+                    Some(_) => put_query(&mut out.to_server, POISON),
                 }
                 self.tracker.query(cmd);
             }
@@ -209,19 +214,10 @@ impl<'a> Relay<'a> {
                 let mut r = Reader::new(&f.body, "Parse");
                 let name = r.cstr().map_err(|e| e.to_string())?;
                 let text = r.cstr().map_err(|e| e.to_string())?;
-                let command = Command::Sql {
-                    text: text.to_string(),
-                    param_count: 0,
-                };
-                let (label, refusal, may_change_settings) = self.decide(&command);
-                let mut cmd = InFlight::new(Arc::from(text), 0, label);
-                cmd.may_change_settings = may_change_settings;
-                match refusal {
+                let cmd = self.statement(text);
+                match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
-                    Some(refusal) => {
-                        put_parse(&mut out.to_server, name, POISON);
-                        cmd.refusal = Some(refusal);
-                    }
+                    Some(_) => put_parse(&mut out.to_server, name, POISON),
                 }
                 self.tracker.parse(name, cmd);
             }
@@ -325,36 +321,10 @@ impl<'a> Relay<'a> {
             .guard
             .check(self.session, counters, command);
         let label = judgement.verdict.label();
-        let refusal = match judgement.verdict {
-            Verdict::Allow => None,
-            Verdict::Block { rule, reason } => Some(Refusal {
-                code: "42501",
-                message: format!("blocked by rule \"{rule}\": {reason}"),
-            }),
-            Verdict::Review {
-                rules,
-                reviewers,
-                reason,
-                ..
-            } => Some(Refusal {
-                code: "42501",
-                message: format!(
-                    "needs review by {} (rule \"{}\"): {reason}; just-in-time review is not available in this version, so the command was not run",
-                    reviewers.join(", "),
-                    rules.join(",")
-                ),
-            }),
-            // Result masking is not built yet: running the command would
-            // hand the client the very data the rule protects.
-            Verdict::Mask { rules, columns } => Some(Refusal {
-                code: "42501",
-                message: format!(
-                    "rule \"{}\" requires masking {}, which this version cannot apply; the command was not run",
-                    rules.join(","),
-                    columns.join(", ")
-                ),
-            }),
-        };
+        let refusal = judgement.verdict.refusal().map(|message| Refusal {
+            code: "42501",
+            message,
+        });
         if let Some(r) = &refusal {
             tracing::info!(session = %self.session.id, verdict = %label, reason = %r.message, "command refused");
         }
