@@ -78,12 +78,12 @@ impl Verdict {
     }
 
     /// Why the command must not run, for the client; `None` when it may.
-    /// Review and masking are not built yet: until they are, a command
-    /// either would fire on is refused rather than run unreviewed or
-    /// answered unmasked.
+    /// Review is not built yet: until it is, a command a review rule fires
+    /// on is refused rather than run unreviewed. A `Mask` verdict runs; the
+    /// adapter masks the columns it names.
     pub fn refusal(&self) -> Option<String> {
         match self {
-            Verdict::Allow => None,
+            Verdict::Allow | Verdict::Mask { .. } => None,
             Verdict::Block { rule, reason } => {
                 Some(format!("blocked by rule \"{rule}\": {reason}"))
             }
@@ -97,11 +97,14 @@ impl Verdict {
                 reviewers.join(", "),
                 rules.join(",")
             )),
-            Verdict::Mask { rules, columns } => Some(format!(
-                "rule \"{}\" requires masking {}, which this version cannot apply; the command was not run",
-                rules.join(","),
-                columns.join(", ")
-            )),
+        }
+    }
+
+    /// The columns a `Mask` verdict names (empty for any other).
+    pub fn mask_columns(&self) -> &[String] {
+        match self {
+            Verdict::Mask { columns, .. } => columns,
+            _ => &[],
         }
     }
 

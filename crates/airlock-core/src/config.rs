@@ -52,6 +52,9 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub policy: PolicyConfig,
+    /// What is masked in results and recordings (docs/masking.md).
+    #[serde(default)]
+    pub masking: crate::masking::MaskingConfig,
     /// Rules of this deployment, evaluated after the default pack.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleSpec>>,
@@ -341,6 +344,7 @@ impl Config {
             postgres: PostgresFrontend::default(),
             limits: Limits::default(),
             policy: PolicyConfig::default(),
+            masking: crate::masking::MaskingConfig::default(),
             rules: Vec::new(),
             connections: Vec::new(),
         }
@@ -392,6 +396,9 @@ impl Config {
             }
         };
         fix(&mut self.data_dir);
+        if let Some(p) = &mut self.masking.hash_key_file {
+            fix(p);
+        }
         if let Some(tls) = &mut self.tls {
             fix(&mut tls.cert_file);
             fix(&mut tls.key_file);
@@ -435,6 +442,19 @@ impl Config {
             }
         }
         self.compile_rules(path)?;
+        crate::masking::MaskPolicy::check(&self.masking)
+            .map_err(|e| invalid(0, e.field, e.message))?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            for (j, c) in rule.value.columns.iter().enumerate() {
+                crate::masking::ColumnPattern::parse(c).map_err(|m| {
+                    invalid(
+                        rule.referenced.line(),
+                        format!("rules[{i}].columns[{j}]"),
+                        m,
+                    )
+                })?;
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.connections.iter().enumerate() {
             let line = c.name.referenced.line();

@@ -16,6 +16,7 @@ use crate::access::AllowEntry;
 use crate::analysis::Analyser;
 use crate::command::{Command, Verdict};
 use crate::config::{Config, ConfigError, ConnectionConfig, ConnectionType};
+use crate::masking::MaskPolicy;
 
 /// What the guard knows about the session a command arrives on.
 #[derive(Debug, Clone)]
@@ -92,18 +93,28 @@ pub struct Judgement {
 struct Generation {
     config: Arc<Config>,
     rules: RuleSet,
+    masking: Arc<MaskPolicy>,
     /// Decisions of the rules that do not read `session`, by command shape,
     /// identity and connection. Lives and dies with its rules.
     decisions: quick_cache::sync::Cache<String, Arc<Decision>>,
 }
 
 impl Generation {
-    fn new(config: Arc<Config>, rules: RuleSet) -> Generation {
-        Generation {
+    fn new(config: Arc<Config>, rules: RuleSet, path: &Path) -> Result<Generation, ConfigError> {
+        let masking = MaskPolicy::build(&config.masking, &config.data_dir).map_err(|e| {
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: 0,
+                field: e.field,
+                message: e.message,
+            }
+        })?;
+        Ok(Generation {
             config,
             rules,
+            masking: Arc::new(masking),
             decisions: quick_cache::sync::Cache::new(10_000),
-        }
+        })
     }
 }
 
@@ -116,9 +127,10 @@ pub struct Guard {
 impl Guard {
     /// Builds the guard for a configuration that was already validated.
     pub fn new(config: Arc<Config>) -> Result<Guard, ConfigError> {
-        let rules = config.compile_rules(Path::new("<configuration>"))?;
+        let path = Path::new("<configuration>");
+        let rules = config.compile_rules(path)?;
         Ok(Guard {
-            current: ArcSwap::from_pointee(Generation::new(config, rules)),
+            current: ArcSwap::from_pointee(Generation::new(config, rules, path)?),
             analyser: Analyser::new(),
             source: None,
         })
@@ -134,6 +146,11 @@ impl Guard {
 
     pub fn config(&self) -> Arc<Config> {
         self.current.load().config.clone()
+    }
+
+    /// What results and recordings are masked with, as configured now.
+    pub fn masking(&self) -> Arc<MaskPolicy> {
+        self.current.load().masking.clone()
     }
 
     /// Re-reads the configuration file. A file that does not load keeps
@@ -156,8 +173,8 @@ impl Guard {
             connections = config.connections.len(),
             "configuration reloaded"
         );
-        self.current
-            .store(Arc::new(Generation::new(Arc::new(config), rules)));
+        let generation = Generation::new(Arc::new(config), rules, path)?;
+        self.current.store(Arc::new(generation));
         Ok(())
     }
 
@@ -230,8 +247,21 @@ impl Guard {
         } else {
             sessionless
         };
+        let mut verdict = Verdict::from_decision(&decision);
+        if let Verdict::Mask { rules, .. } = &verdict
+            && !generation.masking.enabled()
+        {
+            // Answering unmasked what a rule says to mask is the one
+            // thing this verdict must never lead to.
+            verdict = Verdict::Block {
+                rule: rules.join(","),
+                reason:
+                    "the rule requires masking, and masking is turned off (masking.enabled: false)"
+                        .into(),
+            };
+        }
         Judgement {
-            verdict: Verdict::from_decision(&decision),
+            verdict,
             facts,
             decision,
         }

@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod command;
 pub mod config;
 pub mod guard;
+pub mod masking;
 pub mod pack;
 pub mod scram;
 pub mod secret;

@@ -9,6 +9,7 @@
 mod cancel;
 mod frame;
 mod frontend_auth;
+mod mask;
 mod relay;
 mod server;
 mod session;

@@ -14,6 +14,7 @@ use airlock_policy::rules::SessionCounters;
 use airlock_store::{EventRecord, WriteOp};
 
 use crate::frame::{self, Frame};
+use crate::mask::{self, StatementMask};
 use crate::server::Shared;
 use crate::track::{InFlight, LocalReply, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
@@ -58,6 +59,25 @@ pub struct Relay<'a> {
     /// Events recorded so far: the sequence part of their ids.
     events_recorded: u64,
     done: Vec<InFlight>,
+}
+
+/// What the guard decided about a statement, as the relay needs it.
+struct Decided {
+    label: String,
+    refusal: Option<Refusal>,
+    may_change_settings: bool,
+    mask: Option<Arc<StatementMask>>,
+}
+
+impl Decided {
+    fn refused(label: &str, refusal: Refusal) -> Decided {
+        Decided {
+            label: label.into(),
+            refusal: Some(refusal),
+            may_change_settings: false,
+            mask: None,
+        }
+    }
 }
 
 /// What handling one batch of client messages produced.
@@ -148,7 +168,7 @@ impl<'a> Relay<'a> {
         loop {
             match frame::take_frame(&mut self.client_buf, self.max_message) {
                 Ok(Some(f)) => {
-                    if let Err(e) = self.client_message(f, &mut out) {
+                    if let Err(e) = self.client_message(f, &mut out).await {
                         self.tell_client_fatal("08P01", &e).await;
                         return Some(EndReason::Protocol(e));
                     }
@@ -183,27 +203,28 @@ impl<'a> Relay<'a> {
 
     /// A statement from a Query or a Parse, judged: its refusal is set when
     /// the target must get the poison statement in its place.
-    fn statement(&self, text: &str) -> InFlight {
+    async fn statement(&mut self, text: &str) -> InFlight {
         let command = Command::Sql {
             text: text.to_string(),
             param_count: 0,
         };
-        let (label, refusal, may_change_settings) = self.decide(&command);
-        let mut cmd = InFlight::new(Arc::from(text), 0, label);
-        cmd.may_change_settings = may_change_settings;
-        cmd.refusal = refusal;
+        let decided = self.decide(&command).await;
+        let mut cmd = InFlight::new(Arc::from(text), 0, decided.label);
+        cmd.may_change_settings = decided.may_change_settings;
+        cmd.refusal = decided.refusal;
+        cmd.mask = decided.mask;
         cmd
     }
 
     /// Handles one client message: decides, tracks, and queues it for the
     /// target (or answers it directly).
-    fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
+    async fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
         match f.tag {
             b'Q' => {
                 let text = Reader::new(&f.body, "Query")
                     .cstr()
                     .map_err(|e| e.to_string())?;
-                let cmd = self.statement(text);
+                let cmd = self.statement(text).await;
                 match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
                     Some(_) => put_query(&mut out.to_server, POISON),
@@ -214,7 +235,7 @@ impl<'a> Relay<'a> {
                 let mut r = Reader::new(&f.body, "Parse");
                 let name = r.cstr().map_err(|e| e.to_string())?;
                 let text = r.cstr().map_err(|e| e.to_string())?;
-                let cmd = self.statement(text);
+                let cmd = self.statement(text).await;
                 match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
                     Some(_) => put_parse(&mut out.to_server, name, POISON),
@@ -237,6 +258,13 @@ impl<'a> Relay<'a> {
                     .cstr()
                     .map_err(|e| e.to_string())?;
                 let cmd = self.tracker.portal(portal);
+                if cmd.mask.is_some() {
+                    // The rows' shape decides their masking, and the client
+                    // need not have asked for it (or asked long before, for
+                    // another portal): ask the server, right before them.
+                    put_describe_portal(&mut out.to_server, portal);
+                    self.tracker.describe(true);
+                }
                 self.tracker.execute(cmd);
                 put_frame(&mut out.to_server, &f);
             }
@@ -269,8 +297,12 @@ impl<'a> Relay<'a> {
                 put_frame(&mut out.to_server, &f);
                 out.terminate = true;
             }
-            // Describe, Flush, CopyData, CopyDone, CopyFail.
-            b'D' | b'H' | b'd' | b'c' | b'f' => put_frame(&mut out.to_server, &f),
+            b'D' => {
+                self.tracker.describe(false);
+                put_frame(&mut out.to_server, &f);
+            }
+            // Flush, CopyData, CopyDone, CopyFail.
+            b'H' | b'd' | b'c' | b'f' => put_frame(&mut out.to_server, &f),
             other => {
                 return Err(format!(
                     "unexpected message type {:?} from client",
@@ -281,16 +313,17 @@ impl<'a> Relay<'a> {
         Ok(())
     }
 
-    /// Asks the guard. Returns the verdict's label for the event, when the
-    /// command must not run the error the client gets instead, and whether
-    /// running it may change how the server reads later text.
-    fn decide(&self, command: &Command) -> (String, Option<Refusal>, bool) {
+    /// Asks the guard: the verdict's label for the event, when the command
+    /// must not run the error the client gets instead, whether running it
+    /// may change how the server reads later text, and how its results are
+    /// masked.
+    async fn decide(&mut self, command: &Command) -> Decided {
         if !self.shared.deps.writer.is_healthy() {
             let refusal = Refusal {
                 code: "58000",
                 message: "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
             };
-            return ("refused:store-unavailable".into(), Some(refusal), false);
+            return Decided::refused("refused:store-unavailable", refusal);
         }
         // The guard's analysis holds only if the server reads the text as
         // the analyser does.
@@ -306,7 +339,7 @@ impl<'a> Relay<'a> {
                 ),
             };
             tracing::info!(session = %self.session.id, reason = %refusal.message, "command refused");
-            return ("refused:settings".into(), Some(refusal), false);
+            return Decided::refused("refused:settings", refusal);
         }
         let totals = self.tracker.totals;
         let counters = SessionCounters {
@@ -315,20 +348,160 @@ impl<'a> Relay<'a> {
             bytes: totals.bytes,
             seconds: self.started.elapsed().as_secs() as i64,
         };
-        let judgement = self
-            .shared
-            .deps
-            .guard
-            .check(self.session, counters, command);
+        let guard = &self.shared.deps.guard;
+        let judgement = guard.check(self.session, counters, command);
         let label = judgement.verdict.label();
-        let refusal = judgement.verdict.refusal().map(|message| Refusal {
+        let mut refusal = judgement.verdict.refusal().map(|message| Refusal {
             code: "42501",
             message,
         });
+        let policy = guard.masking();
+        let masks_anything = policy.detectors_on()
+            || !policy.column_rules().is_empty()
+            || !judgement.verdict.mask_columns().is_empty();
+        let mask = (policy.enabled() && masks_anything).then(|| {
+            Arc::new(StatementMask::new(
+                &policy,
+                judgement.verdict.mask_columns(),
+                &judgement.facts,
+            ))
+        });
+        if refusal.is_none()
+            && let Some(m) = &mask
+            && let Some(message) = self
+                .copy_out_refusal(m, &judgement.facts, command.text(), policy.detectors_on())
+                .await
+        {
+            refusal = Some(Refusal {
+                code: "42501",
+                message,
+            });
+        }
         if let Some(r) = &refusal {
             tracing::info!(session = %self.session.id, verdict = %label, reason = %r.message, "command refused");
         }
-        (label, refusal, may_change_settings(&judgement.facts))
+        Decided {
+            label,
+            refusal,
+            may_change_settings: may_change_settings(&judgement.facts),
+            mask,
+        }
+    }
+
+    /// Why a COPY … TO STDOUT cannot be answered masked, if it cannot: a
+    /// column rule covers a column it sends, or it sends binary rows the
+    /// detectors cannot read.
+    async fn copy_out_refusal(
+        &mut self,
+        mask: &StatementMask,
+        facts: &Facts,
+        text: &str,
+        detectors_on: bool,
+    ) -> Option<String> {
+        let sources = StatementMask::copy_out_columns(facts)?;
+        if detectors_on && text.to_ascii_lowercase().contains("binary") {
+            return Some(
+                "binary COPY output cannot be scanned for secrets and personal data; use the text or CSV format".into(),
+            );
+        }
+        let refuse = |column: &str| {
+            format!(
+                "COPY … TO STDOUT would send {column}, which is masked, and COPY output is not masked column by column; SELECT it instead"
+            )
+        };
+        for (table, columns) in sources {
+            for column in columns {
+                if column != "*" {
+                    if mask.covering(&table, &column).is_some() {
+                        return Some(refuse(&format!("{table}.{column}")));
+                    }
+                    continue;
+                }
+                if !mask.rules.iter().any(|r| r.pattern.covers_table(&table)) {
+                    continue;
+                }
+                // Every column of the table: which they are, only the
+                // catalog knows.
+                let config = self.shared.deps.guard.config();
+                let Some(connection) = config.connection(&self.session.connection) else {
+                    return Some("the connection is no longer configured".into());
+                };
+                match self
+                    .shared
+                    .catalogs
+                    .table_columns(connection, &table, self.max_message)
+                    .await
+                {
+                    Ok(names) => {
+                        if let Some(n) = names.iter().find(|n| {
+                            mask.rules
+                                .iter()
+                                .any(|r| r.pattern.matches(&n.schema, &n.table, &n.column))
+                        }) {
+                            return Some(refuse(&format!("{}.{}", n.table, n.column)));
+                        }
+                    }
+                    Err(e) => {
+                        return Some(format!(
+                            "cannot tell whether COPY … TO STDOUT would send masked columns ({e}); refused"
+                        ));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// A RowDescription for a command whose results are masked: decides
+    /// how each of its columns is.
+    async fn plan_rows(&mut self, body: &[u8]) -> Result<(), String> {
+        let Some(cmd) = self.tracker.described() else {
+            return Ok(());
+        };
+        let Some(mask) = cmd.mask.clone() else {
+            return Ok(());
+        };
+        let text = cmd.text.clone();
+        let fields = mask::fields::row_description(body).map_err(|e| e.to_string())?;
+        let names = if mask.rules.is_empty() {
+            vec![None; fields.len()]
+        } else {
+            let columns: Vec<(u32, i16)> = fields.iter().map(|f| (f.table_oid, f.attnum)).collect();
+            match self
+                .shared
+                .deps
+                .guard
+                .config()
+                .connection(&self.session.connection)
+            {
+                Some(connection) => {
+                    self.shared
+                        .catalogs
+                        .resolve(connection, &columns, self.max_message)
+                        .await
+                }
+                None => vec![None; fields.len()],
+            }
+        };
+        let lineage = if !mask.rules.is_empty() && fields.iter().any(|f| f.table_oid == 0) {
+            airlock_policy::sql::output_columns(&text)
+        } else {
+            None
+        };
+        let plan = mask::plan::plan(
+            self.shared.deps.guard.masking(),
+            &mask::plan::Shape {
+                fields: &fields,
+                names: &names,
+                rules: &mask.rules,
+                lineage: lineage.as_deref(),
+                mentions_masked: mask.mentions_masked,
+            },
+        );
+        if let Some(cmd) = self.tracker.described() {
+            cmd.plan = plan.is_active().then(|| Arc::new(plan));
+        }
+        Ok(())
     }
 
     /// Passes every complete message the target has sent so far on to the
@@ -341,6 +514,7 @@ impl<'a> Relay<'a> {
         let mut spliced = BytesMut::new();
         let mut consumed = 0;
         let mut copied = 0;
+        let policy = self.shared.deps.guard.masking();
         loop {
             let rest = &self.server_buf[consumed..];
             let len = match frame::peek_len(rest, self.max_message) {
@@ -359,17 +533,72 @@ impl<'a> Relay<'a> {
                 }
             };
             let tag = rest[0];
-            let refusal = self
-                .tracker
-                .server_message(tag, &rest[5..1 + len], &mut self.done);
-            if let Some(refusal) = refusal {
+            let body = consumed + 5..consumed + 1 + len;
+            // What the client gets instead of the target's message, if not
+            // the message itself; `drop` when it gets nothing.
+            let mut replacement: Option<BytesMut> = None;
+            let mut drop = false;
+            let masked = match tag {
+                b'T' => {
+                    let planned = if self.tracker.described().is_some_and(|c| c.mask.is_some()) {
+                        let description = self.server_buf[body.clone()].to_vec();
+                        self.plan_rows(&description).await
+                    } else {
+                        Ok(())
+                    };
+                    drop = self.tracker.answers_our_describe(tag);
+                    planned
+                }
+                b'n' => {
+                    drop = self.tracker.answers_our_describe(tag);
+                    Ok(())
+                }
+                b'D' => match self.tracker.row_plan() {
+                    Some(plan) => mask::rewrite::data_row(plan, &self.server_buf[body.clone()])
+                        .map(|m| replacement = m)
+                        .map_err(|e| e.to_string()),
+                    None => Ok(()),
+                },
+                b'E' | b'N' => match policy.detectors_on() {
+                    true => mask::rewrite::error_or_notice(
+                        policy.masker(),
+                        tag,
+                        &self.server_buf[body.clone()],
+                    )
+                    .map(|m| replacement = m)
+                    .map_err(|e| e.to_string()),
+                    false => Ok(()),
+                },
+                b'd' if policy.detectors_on() => {
+                    replacement =
+                        mask::rewrite::copy_data(policy.masker(), &self.server_buf[body.clone()]);
+                    Ok(())
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = masked {
+                let msg = format!("target sent an invalid message: {e}");
+                self.tell_client_fatal("08P01", &msg).await;
+                return Some(EndReason::TargetError(msg));
+            }
+            // The tracker records what the client sees.
+            let seen = match &replacement {
+                Some(m) => &m[5..],
+                None => &self.server_buf[body],
+            };
+            let refusal = self.tracker.server_message(tag, seen, &mut self.done);
+            if refusal.is_some() || replacement.is_some() || drop {
                 spliced.extend_from_slice(&self.server_buf[copied..consumed]);
-                wire::error_response(
-                    &mut spliced,
-                    Severity::Error,
-                    refusal.code,
-                    &refusal.message,
-                );
+                if let Some(refusal) = refusal {
+                    wire::error_response(
+                        &mut spliced,
+                        Severity::Error,
+                        refusal.code,
+                        &refusal.message,
+                    );
+                } else if let Some(m) = replacement {
+                    spliced.extend_from_slice(&m);
+                }
                 copied = consumed + 1 + len;
             }
             consumed += 1 + len;
@@ -379,7 +608,8 @@ impl<'a> Relay<'a> {
                 self.tracker.release_local(&mut spliced);
             }
         }
-        let written = if spliced.is_empty() {
+        // `copied` moved on only if something was spliced in or left out.
+        let written = if copied == 0 {
             self.client.write_all(&self.server_buf[..consumed]).await
         } else {
             spliced.extend_from_slice(&self.server_buf[copied..consumed]);
@@ -397,6 +627,9 @@ impl<'a> Relay<'a> {
 
     async fn record(&mut self) {
         let mut ops = Vec::with_capacity(self.done.len());
+        // Recordings hold nothing a detector recognises: a literal in a
+        // statement, a value an error message echoes.
+        let policy = self.shared.deps.guard.masking();
         for cmd in self.done.drain(..) {
             // Unique because the session id is, ordered within the session,
             // and free of a random-number syscall per statement.
@@ -407,13 +640,13 @@ impl<'a> Relay<'a> {
                 identity: self.session.identity.name.clone(),
                 connection: self.session.connection.clone(),
                 at: cmd.at,
-                command: cmd.text.to_string(),
+                command: policy.scrub(&cmd.text).into_owned(),
                 param_count: cmd.param_count as i32,
                 verdict: cmd.verdict.clone(),
                 rows: cmd.rows(),
                 bytes: cmd.bytes,
                 duration_us: cmd.started.elapsed().as_micros() as i64,
-                error: cmd.error.clone(),
+                error: cmd.error.as_deref().map(|e| policy.scrub(e).into_owned()),
             };
             ops.push(WriteOp::Event(event));
         }
@@ -472,6 +705,14 @@ fn put_parse(out: &mut BytesMut, name: &str, text: &str) {
     out.put_slice(text.as_bytes());
     out.put_u8(0);
     out.put_i16(0);
+}
+
+fn put_describe_portal(out: &mut BytesMut, portal: &str) {
+    out.put_u8(b'D');
+    out.put_i32(4 + 1 + portal.len() as i32 + 1);
+    out.put_u8(b'P');
+    out.put_slice(portal.as_bytes());
+    out.put_u8(0);
 }
 
 fn put_frame(out: &mut BytesMut, f: &Frame) {

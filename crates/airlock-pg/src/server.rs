@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub deps: ServerDeps,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     pub cancels: CancelRegistry,
+    /// Column names behind table OIDs, for masking.
+    pub catalogs: crate::mask::catalog::Catalogs,
 }
 
 pub struct PgServer {
@@ -39,6 +41,7 @@ impl PgServer {
                 deps,
                 tls,
                 cancels: CancelRegistry::default(),
+                catalogs: Default::default(),
             }),
         }
     }

@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 
 use airlock_policy::sql::SettingsDependence;
 
+use crate::mask::StatementMask;
+use crate::mask::plan::RowPlan;
 use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
@@ -36,6 +38,10 @@ pub struct InFlight {
     /// Running it may change how the server reads later text (see
     /// [`Tracker::misreading`]).
     pub may_change_settings: bool,
+    /// What masking applies to its results (`None`: masking is off).
+    pub mask: Option<Arc<StatementMask>>,
+    /// How its rows are masked, from the RowDescription of its result.
+    pub plan: Option<Arc<RowPlan>>,
 }
 
 /// The error a client gets instead of running a refused command.
@@ -67,6 +73,8 @@ impl InFlight {
             error: None,
             refusal: None,
             may_change_settings: false,
+            mask: None,
+            plan: None,
         }
     }
 
@@ -105,6 +113,11 @@ enum Pending {
     /// statement) has no other place for that error to land, and a
     /// statement the server refused must still leave an audit trail.
     Parse(InFlight),
+    /// A Describe: answered by RowDescription or NoData (after a
+    /// ParameterDescription for a statement). `ours` when the gateway sent
+    /// it, before an Execute, to learn the shape of the rows it must mask;
+    /// its answer is not the client's.
+    Describe { ours: bool },
     /// The end of an extended-protocol group.
     Sync,
     /// The gateway's own reply, held until everything the client sent
@@ -120,6 +133,7 @@ struct Prepared {
     /// The verdict label of its Parse.
     verdict: Arc<str>,
     may_change_settings: bool,
+    mask: Option<Arc<StatementMask>>,
 }
 
 /// Client encodings in which a byte beyond ASCII can take the ASCII byte
@@ -199,6 +213,7 @@ impl Tracker {
             text,
             verdict: Arc::from(cmd.verdict.as_str()),
             may_change_settings: cmd.changes_settings(),
+            mask: cmd.mask.clone(),
         };
         // The server refuses to redefine a named statement (42P05) and keeps
         // the old one, which later Executes run: keep recording that one.
@@ -218,6 +233,7 @@ impl Tracker {
                 text: Arc::from(format!("<unknown prepared statement {statement:?}>")),
                 verdict: Arc::from("allow"),
                 may_change_settings: false,
+                mask: None,
             });
         self.portals
             .insert(portal.to_string(), (prepared, param_count));
@@ -243,6 +259,7 @@ impl Tracker {
             Some((p, params)) => {
                 let mut cmd = InFlight::new(p.text.clone(), *params, p.verdict.to_string());
                 cmd.may_change_settings = p.may_change_settings;
+                cmd.mask = p.mask.clone();
                 cmd
             }
             None => InFlight::new(
@@ -251,6 +268,11 @@ impl Tracker {
                 "allow".into(),
             ),
         }
+    }
+
+    /// A Describe on its way to the server; `ours` when the gateway added it.
+    pub fn describe(&mut self, ours: bool) {
+        self.pending.push_back(Pending::Describe { ours });
     }
 
     pub fn execute(&mut self, cmd: InFlight) {
@@ -335,6 +357,36 @@ impl Tracker {
 
     // --- what the server answers ----------------------------------------
 
+    /// The command whose rows a RowDescription arriving now describes: a
+    /// simple Query's, or the Execute after the gateway's own Describe.
+    /// `None` for the answer to a client's Describe (its rows, if any, come
+    /// with the gateway's Describe before their Execute).
+    pub fn described(&mut self) -> Option<&mut InFlight> {
+        match self.pending.front() {
+            Some(Pending::Simple(_)) => self.front(),
+            Some(Pending::Describe { ours: true }) => match self.pending.get_mut(1) {
+                Some(Pending::Execute(c)) => Some(c),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Is the message arriving now the answer to the gateway's own
+    /// Describe, which the client never asked for?
+    pub fn answers_our_describe(&self, tag: u8) -> bool {
+        matches!(tag, b'T' | b'n')
+            && matches!(self.pending.front(), Some(Pending::Describe { ours: true }))
+    }
+
+    /// How the rows arriving now are masked.
+    pub fn row_plan(&self) -> Option<&Arc<RowPlan>> {
+        match self.pending.front() {
+            Some(Pending::Simple(c)) | Some(Pending::Execute(c)) => c.plan.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Accounts one server message; commands it finished go to `done`.
     /// Returns the refusal to send in its place when the message is the
     /// target's error for a refused command's replacement.
@@ -366,6 +418,11 @@ impl Tracker {
                         self.finish_front(done);
                     }
                     _ => {}
+                }
+            }
+            b'T' | b'n' => {
+                if matches!(self.pending.front(), Some(Pending::Describe { .. })) {
+                    self.pending.pop_front();
                 }
             }
             b'I' | b's' => {
@@ -401,7 +458,9 @@ impl Tracker {
                     // The Execute that follows reports it, so one failed
                     // statement is one event; the server skips every later
                     // Parse of the group, so none of them ran either.
-                    while let Some(Pending::Parse(_)) = self.pending.front() {
+                    while let Some(Pending::Parse(_) | Pending::Describe { .. }) =
+                        self.pending.front()
+                    {
                         self.pending.pop_front();
                     }
                 }
@@ -416,9 +475,10 @@ impl Tracker {
                     }
                     // An error before any Execute (Bind, Describe) ends the
                     // group: its Executes never run.
-                    Some(Pending::Sync) | Some(Pending::Local(_)) | None => {
-                        self.group_error = Some(error)
-                    }
+                    Some(Pending::Sync)
+                    | Some(Pending::Local(_))
+                    | Some(Pending::Describe { .. })
+                    | None => self.group_error = Some(error),
                 }
                 return refusal;
             }
@@ -500,6 +560,8 @@ impl Tracker {
         while let Some(p) = self.pending.pop_front() {
             match p {
                 Pending::Sync => break,
+                // Skipped after an error: no answer will come.
+                Pending::Describe { .. } => {}
                 // A refusal inside a group the server cut short: it still
                 // goes out, right after this ReadyForQuery.
                 Pending::Local(reply) => held.push(reply),

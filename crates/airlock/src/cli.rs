@@ -39,6 +39,16 @@ pub enum Command {
     /// Author and check rules.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Tune masking.
+    #[command(subcommand)]
+    Mask(MaskCmd),
+}
+
+#[derive(Subcommand)]
+pub enum MaskCmd {
+    /// Read a text on standard input and print what each detector finds in
+    /// it, with the configuration's detectors and styles.
+    Test(JsonFlag),
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,7 @@
 mod collect;
 mod features;
 mod key;
+mod lineage;
 mod mysql;
 mod postgres;
 mod scope;
@@ -12,6 +13,8 @@ mod scope;
 mod tests;
 
 use crate::facts::Facts;
+
+pub use lineage::{ColumnSource, OutputColumn, output_columns};
 
 /// Which server's SQL a text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

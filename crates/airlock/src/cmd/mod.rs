@@ -1,6 +1,7 @@
 //! One module per subcommand family.
 
 mod identity;
+mod mask;
 mod policy;
 mod serve;
 mod sessions;
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(c) => token::run(config()?, c).await,
         Command::Sessions(c) => sessions::run(config()?, c).await,
         Command::Policy(c) => policy::run(config()?, c).await,
+        Command::Mask(c) => mask::run(config()?, c),
     }
 }
 

@@ -11,6 +11,7 @@ mod children;
 mod dml;
 mod key;
 mod kinds;
+mod lineage;
 mod names;
 mod settings;
 mod utility;
@@ -18,6 +19,8 @@ mod walk;
 
 use crate::facts::Facts;
 use crate::sql::collect;
+
+pub(super) use lineage::output_columns;
 
 const DIALECT: &str = "postgres";
 

@@ -3,6 +3,7 @@
 //! of the grammar.
 
 mod cache;
+mod lineage;
 mod mysql;
 mod postgres;
 mod properties;

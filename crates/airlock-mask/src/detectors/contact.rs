@@ -1,0 +1,82 @@
+//! Email addresses, anchored at `@`: a plain local part (no quoted forms)
+//! and a domain of at least two labels ending in an alphabetic TLD.
+
+use super::{Builtin, Sink};
+
+fn local(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn label(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// Entered at `@`; returns where scanning resumes.
+pub(crate) fn at_sign(sink: &mut Sink<'_>, hay: &[u8], at: usize) -> usize {
+    if !sink.on.has(Builtin::Email) {
+        return at + 1;
+    }
+    let mut start = at;
+    while start > 0 && at - start <= 64 && local(hay[start - 1]) {
+        start -= 1;
+    }
+    let local_part = &hay[start..at];
+    // `*` before the local part is a Partial replacement of ours.
+    let bad_left = start > 0 && (local(hay[start - 1]) || hay[start - 1] == b'*');
+    if local_part.is_empty()
+        || bad_left
+        || local_part[0] == b'.'
+        || local_part[local_part.len() - 1] == b'.'
+        || in_url_authority(hay, start)
+    {
+        return at + 1;
+    }
+    let Some(end) = domain_end(hay, at + 1) else {
+        return at + 1;
+    };
+    sink.push(Builtin::Email, start, end);
+    end
+}
+
+/// End of `label(.label)+` with an alphabetic TLD of two or more letters.
+fn domain_end(hay: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    let mut labels = 0;
+    let mut last_label;
+    loop {
+        let s = i;
+        while i < hay.len() && i - from < 253 && label(hay[i]) {
+            i += 1;
+        }
+        let l = &hay[s..i];
+        if l.is_empty() || l.len() > 63 || l[0] == b'-' || l[l.len() - 1] == b'-' {
+            return None;
+        }
+        labels += 1;
+        last_label = s;
+        if hay.get(i) == Some(&b'.') && hay.get(i + 1).is_some_and(|b| label(*b)) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let tld = &hay[last_label..i];
+    let ok = labels >= 2
+        && tld.len() >= 2
+        && tld.iter().all(u8::is_ascii_alphabetic)
+        && !hay.get(i).is_some_and(|b| *b == b'@' || *b == b'_');
+    ok.then_some(i)
+}
+
+/// `scheme://user:pass@host` is the URL detector's; `user@host` there is
+/// a login, not an address.
+fn in_url_authority(hay: &[u8], start: usize) -> bool {
+    let from = start.saturating_sub(512);
+    let window = &hay[from..start];
+    let token_start = window
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'/'))
+        .map_or(0, |k| k + 1);
+    // The last slash (if that is where the token starts) must be `://`.
+    window[..token_start].ends_with(b"://")
+}

@@ -1,0 +1,60 @@
+//! IP addresses (off by default).
+
+use std::net::Ipv6Addr;
+use std::str::FromStr;
+
+use super::digits::Run;
+use super::{Builtin, Sink, word_at, word_before};
+
+/// Four dotted groups of at most three digits, each ≤ 255.
+pub(crate) fn ipv4_in_run(run: &Run<'_>, s: usize) -> Option<usize> {
+    let e = s + 4;
+    let ok = e <= run.n
+        && run.seps_are(s, e, b'.')
+        && (s..e).all(|k| (1..=3).contains(&run.len(k)) && run.value(k) <= 255)
+        && run.standalone(s, e);
+    ok.then_some(e)
+}
+
+fn ipv6_byte(b: u8) -> bool {
+    b.is_ascii_hexdigit() || b == b':' || b == b'.'
+}
+
+/// Entered at `:` when `ipv6` is on: the hex-and-colon token around it,
+/// confirmed by the standard library's parser (which rejects times, MAC
+/// addresses and `Type::path`). Returns the token's end either way: its
+/// other colons need no second look.
+pub(crate) fn at_colon(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
+    let (end, addr) = token(hay, i);
+    if let Some(start) = addr {
+        sink.push(Builtin::Ipv6, start, end);
+    }
+    end.max(i + 1)
+}
+
+fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
+    let mut start = i;
+    while start > 0 && i - start < 45 && ipv6_byte(hay[start - 1]) {
+        start -= 1;
+    }
+    let mut end = i;
+    while end < hay.len() && end - start < 45 && ipv6_byte(hay[end]) {
+        end += 1;
+    }
+    while end > i + 1 && hay[end - 1] == b'.' {
+        end -= 1;
+    }
+    let text = &hay[start..end];
+    // Cheap shape test before parsing: times and MACs have neither `::`
+    // nor eight groups.
+    let colons = text.iter().filter(|b| **b == b':').count();
+    let shaped = colons >= 7 || text.windows(2).any(|w| w == b"::");
+    let addr = shaped
+        && !word_before(hay, start)
+        && !word_at(hay, end)
+        && std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| Ipv6Addr::from_str(t).ok())
+            .is_some_and(|a| !a.is_unspecified());
+    (end, addr.then_some(start))
+}

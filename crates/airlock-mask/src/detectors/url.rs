@@ -1,0 +1,34 @@
+//! Passwords in URLs: `scheme://user:password@host` masks `password` only,
+//! so the DSN stays readable.
+
+use super::{Builtin, Sink, is_mask_token};
+
+/// Longest authority we look at; longer is not a URL a person wrote.
+const MAX_AUTHORITY: usize = 512;
+
+fn ends_authority(b: u8) -> bool {
+    b.is_ascii_whitespace() || matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'`')
+}
+
+/// Entered at the `:` of `://`; returns where scanning resumes.
+/// The password, if any, is reported to `sink`.
+pub(crate) fn at_scheme(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> Option<usize> {
+    if !hay[i..].starts_with(b"://") || i == 0 || !hay[i - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let from = i + 3;
+    let limit = hay.len().min(from + MAX_AUTHORITY);
+    let stop = hay[from..limit]
+        .iter()
+        .position(|b| ends_authority(*b))
+        .map_or(limit, |k| from + k);
+    // The last `@` ends the user information: hosts have none.
+    let at = memchr::memrchr(b'@', &hay[from..stop]).map(|k| from + k)?;
+    let colon = memchr::memchr(b':', &hay[from..at]).map(|k| from + k)?;
+    let password = &hay[colon + 1..at];
+    if password.is_empty() || at + 1 >= stop || is_mask_token(password) {
+        return Some(at + 1);
+    }
+    sink.push(Builtin::PasswordInUrl, colon + 1, at);
+    Some(at + 1)
+}

@@ -1,0 +1,170 @@
+//! Scanning one value in a single pass over blocks of positions: a
+//! vectorised test per block (`candidates.rs`) marks the few positions
+//! where a credential literal, a PEM or URL anchor, a number or an
+//! anchoring punctuation mark may start, and only those run a detector.
+//!
+//! Two cursors keep the semantics of two independent passes: literals
+//! are matched leftmost-first without overlap (what the literal search
+//! always did), anchors skip what their last handler consumed; the two
+//! never hide each other's matches (overlaps are merged by [`resolve`]).
+
+use std::cmp::Reverse;
+
+use crate::candidates::{self, LANES};
+use crate::detectors::{Builtin, Hit, On, Sink, assign, contact, digits, net, phone, tokens};
+use crate::error::MaskError;
+
+const NONE: u8 = 0;
+const DIGIT: u8 = 1;
+const AT: u8 = 2;
+const COLON: u8 = 3;
+const EQUALS: u8 = 4;
+const PLUS: u8 = 5;
+const PAREN: u8 = 6;
+
+type Table = [u8; 256];
+
+/// Everything a [`crate::Masker`] needs to scan, built once.
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    on: On,
+    table: Table,
+}
+
+impl Scanner {
+    pub(crate) fn new(on: On) -> Result<Scanner, MaskError> {
+        Ok(Scanner {
+            on,
+            table: table(on),
+        })
+    }
+
+    pub(crate) fn on(&self) -> On {
+        self.on
+    }
+
+    /// Appends the built-in detectors' matches in `hay` to `out`
+    /// (unordered, possibly overlapping: see [`resolve`]).
+    pub(crate) fn scan(&self, hay: &[u8], out: &mut Vec<Hit>) {
+        let mut sink = Sink { on: self.on, out };
+        // Anchors before `anchor_next` were consumed by a handler; literal
+        // matches resume at `literal_next`.
+        let mut anchor_next = 0;
+        let mut literal_next = 0;
+        let mut base = 0;
+        while base < hay.len() {
+            let (at, block) = candidates::block(hay, base);
+            let mut anchors = block.anchors;
+            let mut literals = block.literals;
+            loop {
+                anchors &= from(anchor_next, at);
+                literals &= from(literal_next, at);
+                let stops = anchors | literals;
+                if stops == 0 {
+                    break;
+                }
+                let k = stops.trailing_zeros();
+                let bit = 1u32 << k;
+                let i = at + k as usize;
+                if literals & bit != 0 {
+                    literal_next = tokens::at_candidate(&mut sink, hay, i, literal_next);
+                }
+                if anchors & bit != 0 {
+                    anchor_next = self.anchor(&mut sink, hay, i);
+                }
+                anchors &= !bit;
+                literals &= !bit;
+            }
+            base = (at + LANES).max(anchor_next.min(literal_next));
+        }
+    }
+
+    /// Runs the detector a byte-class anchor at `i` belongs to; returns
+    /// where anchors resume.
+    fn anchor(&self, sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
+        let next = match self.table[usize::from(hay[i])] {
+            DIGIT => digits::at_digit(sink, hay, i),
+            AT => contact::at_sign(sink, hay, i),
+            COLON => at_colon(sink, hay, i),
+            EQUALS => assign::at_separator(sink, hay, i).unwrap_or(i + 1),
+            PLUS => phone::at_plus(sink, hay, i),
+            PAREN => phone::at_paren(sink, hay, i),
+            _ => i + 1,
+        };
+        // Every handler moves forward; this keeps a mistake from looping.
+        next.max(i + 1)
+    }
+}
+
+/// Bits of a block at `at` for positions at or after `cursor`.
+#[inline(always)]
+fn from(cursor: usize, at: usize) -> u32 {
+    match cursor.saturating_sub(at) {
+        0 => u32::MAX,
+        d if d >= LANES => 0,
+        d => u32::MAX << d,
+    }
+}
+
+/// The byte classes for a set of enabled detectors: anchors of disabled
+/// detectors stay `NONE` so that turning detectors off also saves time.
+fn table(on: On) -> Table {
+    let mut t = [NONE; 256];
+    let mut set = |b: u8, class: u8, when: bool| {
+        if when {
+            t[usize::from(b)] = class;
+        }
+    };
+    let runs = on.any(&[
+        Builtin::CreditCard,
+        Builtin::UsSsn,
+        Builtin::Phone,
+        Builtin::Ipv4,
+        Builtin::Iban,
+    ]);
+    for d in b'0'..=b'9' {
+        set(d, DIGIT, runs);
+    }
+    let secrets = on.any(&[Builtin::GenericSecret, Builtin::AwsSecretAccessKey]);
+    set(b'@', AT, on.has(Builtin::Email));
+    set(b':', COLON, secrets || on.has(Builtin::Ipv6));
+    set(b'=', EQUALS, secrets);
+    set(b'+', PLUS, on.has(Builtin::Phone));
+    set(b'(', PAREN, on.has(Builtin::Phone));
+    t
+}
+
+fn at_colon(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
+    let on = sink.on;
+    if on.any(&[Builtin::GenericSecret, Builtin::AwsSecretAccessKey])
+        && let Some(next) = assign::at_separator(sink, hay, i)
+    {
+        return next;
+    }
+    if on.has(Builtin::Ipv6) {
+        return net::at_colon(sink, hay, i);
+    }
+    i + 1
+}
+
+/// Orders hits and merges overlapping ones, so that every detected byte
+/// is masked exactly once; the earliest (then longest, then most specific)
+/// hit names a merged span.
+pub(crate) fn resolve(hits: &mut Vec<Hit>) {
+    if hits.len() < 2 {
+        return;
+    }
+    hits.sort_unstable_by_key(|h| (h.start, Reverse(h.end), h.det));
+    let mut w = 0;
+    for r in 0..hits.len() {
+        let h = hits[r];
+        if w > 0 && h.start < hits[w - 1].end {
+            let last = &mut hits[w - 1];
+            last.end = last.end.max(h.end);
+        } else {
+            hits[w] = h;
+            w += 1;
+        }
+    }
+    hits.truncate(w);
+}
