@@ -258,12 +258,12 @@ impl<'a> Relay<'a> {
                     .cstr()
                     .map_err(|e| e.to_string())?;
                 let cmd = self.tracker.portal(portal);
-                if cmd.mask.is_some() {
+                if cmd.mask.is_some() && !self.tracker.claim_client_describe(portal) {
                     // The rows' shape decides their masking, and the client
                     // need not have asked for it (or asked long before, for
                     // another portal): ask the server, right before them.
                     put_describe_portal(&mut out.to_server, portal);
-                    self.tracker.describe(true);
+                    self.tracker.describe_for_execute();
                 }
                 self.tracker.execute(cmd);
                 put_frame(&mut out.to_server, &f);
@@ -298,7 +298,10 @@ impl<'a> Relay<'a> {
                 out.terminate = true;
             }
             b'D' => {
-                self.tracker.describe(false);
+                let mut r = Reader::new(&f.body, "Describe");
+                let kind = r.take(1).map_err(|e| e.to_string())?[0];
+                let name = r.cstr().map_err(|e| e.to_string())?;
+                self.tracker.describe((kind == b'P').then_some(name));
                 put_frame(&mut out.to_server, &f);
             }
             // Flush, CopyData, CopyDone, CopyFail.

@@ -116,8 +116,14 @@ enum Pending {
     /// A Describe: answered by RowDescription or NoData (after a
     /// ParameterDescription for a statement). `ours` when the gateway sent
     /// it, before an Execute, to learn the shape of the rows it must mask;
-    /// its answer is not the client's.
-    Describe { ours: bool },
+    /// its answer is not the client's. `rows` when its answer describes
+    /// the rows of the Execute right after it; `portal` names the portal a
+    /// client's Describe is about.
+    Describe {
+        ours: bool,
+        rows: bool,
+        portal: Option<String>,
+    },
     /// The end of an extended-protocol group.
     Sync,
     /// The gateway's own reply, held until everything the client sent
@@ -270,9 +276,41 @@ impl Tracker {
         }
     }
 
-    /// A Describe on its way to the server; `ours` when the gateway added it.
-    pub fn describe(&mut self, ours: bool) {
-        self.pending.push_back(Pending::Describe { ours });
+    /// A client's Describe on its way to the server (`portal`: of a
+    /// portal, with its name; else of a statement).
+    pub fn describe(&mut self, portal: Option<&str>) {
+        self.pending.push_back(Pending::Describe {
+            ours: false,
+            rows: false,
+            portal: portal.map(str::to_string),
+        });
+    }
+
+    /// The gateway's own Describe of the portal an Execute right after it
+    /// runs.
+    pub fn describe_for_execute(&mut self) {
+        self.pending.push_back(Pending::Describe {
+            ours: true,
+            rows: true,
+            portal: None,
+        });
+    }
+
+    /// Did the client itself describe `portal` right before executing it
+    /// (as libpq does)? Then its answer describes the rows to come, and
+    /// the gateway need not ask.
+    pub fn claim_client_describe(&mut self, portal: &str) -> bool {
+        match self.pending.back_mut() {
+            Some(Pending::Describe {
+                ours: false,
+                rows,
+                portal: Some(p),
+            }) if p == portal => {
+                *rows = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn execute(&mut self, cmd: InFlight) {
@@ -364,7 +402,7 @@ impl Tracker {
     pub fn described(&mut self) -> Option<&mut InFlight> {
         match self.pending.front() {
             Some(Pending::Simple(_)) => self.front(),
-            Some(Pending::Describe { ours: true }) => match self.pending.get_mut(1) {
+            Some(Pending::Describe { rows: true, .. }) => match self.pending.get_mut(1) {
                 Some(Pending::Execute(c)) => Some(c),
                 _ => None,
             },
@@ -376,7 +414,10 @@ impl Tracker {
     /// Describe, which the client never asked for?
     pub fn answers_our_describe(&self, tag: u8) -> bool {
         matches!(tag, b'T' | b'n')
-            && matches!(self.pending.front(), Some(Pending::Describe { ours: true }))
+            && matches!(
+                self.pending.front(),
+                Some(Pending::Describe { ours: true, .. })
+            )
     }
 
     /// How the rows arriving now are masked.
@@ -630,6 +671,62 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].rows(), 2);
         assert_eq!(done[0].bytes, 2);
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn row_descriptions_are_matched_to_the_execute_whose_rows_they_describe() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        // libpq: Parse, Bind, Describe portal, Execute, Sync: the client's
+        // own Describe describes the rows, and its answer is the client's.
+        t.parse("", cmd("select a"));
+        t.describe(Some(""));
+        assert!(t.claim_client_describe(""));
+        t.execute(cmd("select a"));
+        t.sync();
+        // A driver that described the statement long ago: the gateway asks.
+        t.describe(Some("other"));
+        assert!(
+            !t.claim_client_describe("p1"),
+            "a Describe of another portal"
+        );
+        t.describe_for_execute();
+        t.execute(cmd("select b"));
+        t.sync();
+
+        t.server_message(b'1', b"", &mut done);
+        assert_eq!(t.described().map(|c| &*c.text), Some("select a"));
+        assert!(
+            !t.answers_our_describe(b'T'),
+            "the client asked for this one"
+        );
+        t.server_message(b'T', b"", &mut done);
+        t.server_message(b'C', b"SELECT 0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        // The client's Describe of "other" answers first, then ours.
+        assert!(t.described().is_none());
+        t.server_message(b'T', b"", &mut done);
+        assert!(t.answers_our_describe(b'T'));
+        assert_eq!(t.described().map(|c| &*c.text), Some("select b"));
+        t.server_message(b'T', b"", &mut done);
+        t.server_message(b'C', b"SELECT 0\0", &mut done);
+        t.server_message(b'Z', b"I", &mut done);
+        assert_eq!(done.len(), 2);
+        assert!(t.idle());
+    }
+
+    #[test]
+    fn describes_skipped_after_an_error_leave_nothing_behind() {
+        let mut t = Tracker::new();
+        let mut done = vec![];
+        t.parse("", cmd("select nope"));
+        t.describe_for_execute();
+        t.execute(cmd("select nope"));
+        t.sync();
+        t.server_message(b'E', b"C42703\0Mno such column\0\0", &mut done);
+        assert_eq!(done.len(), 1, "the failed Parse is the Execute's event");
+        t.server_message(b'Z', b"I", &mut done);
         assert!(t.idle());
     }
 

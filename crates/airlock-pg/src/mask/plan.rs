@@ -178,3 +178,106 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod plan_tests {
+    use airlock_core::masking::{ColumnPattern, MaskingConfig};
+
+    use super::*;
+
+    fn policy() -> Arc<MaskPolicy> {
+        Arc::new(
+            MaskPolicy::build(&MaskingConfig::default(), std::path::Path::new("/unused")).unwrap(),
+        )
+    }
+
+    fn rule(p: &str) -> ColumnRule {
+        ColumnRule {
+            pattern: ColumnPattern::parse(p).unwrap(),
+            style: Style::Label,
+        }
+    }
+
+    fn field(table_oid: u32, type_oid: u32) -> Field {
+        Field {
+            table_oid,
+            attnum: 1,
+            type_oid,
+            format: 0,
+        }
+    }
+
+    fn name(t: &str, c: &str) -> Option<ColumnName> {
+        Some(ColumnName {
+            schema: "public".into(),
+            table: t.into(),
+            column: c.into(),
+        })
+    }
+
+    fn label(a: &Action) -> Option<&str> {
+        match a {
+            Action::Whole { label, .. } => Some(label),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn catalog_names_decide_plain_columns_and_unknown_ones_are_masked() {
+        let fields = [field(1, 25), field(1, 25), field(2, 25), field(1, 23)];
+        let names = [
+            name("users", "email"),
+            name("users", "name"),
+            None,
+            name("users", "id"),
+        ];
+        let rules = [rule("users.email")];
+        let plan = plan(
+            policy(),
+            &Shape {
+                fields: &fields,
+                names: &names,
+                rules: &rules,
+                lineage: None,
+                mentions_masked: true,
+            },
+        );
+        assert_eq!(label(&plan.actions[0]), Some("users.email"));
+        assert!(matches!(plan.actions[1], Action::Scan { .. }));
+        assert_eq!(label(&plan.actions[2]), Some("unresolved"), "fail closed");
+        assert!(
+            matches!(plan.actions[3], Action::Pass),
+            "numbers are not scanned"
+        );
+    }
+
+    #[test]
+    fn computed_columns_follow_lineage_or_are_masked_when_it_is_unknown() {
+        let fields = [field(0, 25), field(0, 20)];
+        let names = [None, None];
+        let rules = [rule("users.email")];
+        let src = |c: &str| ColumnSource {
+            tables: vec!["users".into()],
+            column: c.into(),
+        };
+        let lineage = [
+            OutputColumn::Expr(vec![src("email")]),
+            OutputColumn::Expr(vec![]),
+        ];
+        let shape = |lineage, mentions| Shape {
+            fields: &fields,
+            names: &names,
+            rules: &rules,
+            lineage,
+            mentions_masked: mentions,
+        };
+        let p = plan(policy(), &shape(Some(&lineage), true));
+        assert_eq!(label(&p.actions[0]), Some("users.email"));
+        assert!(matches!(p.actions[1], Action::Pass));
+        let p = plan(policy(), &shape(None, true));
+        assert_eq!(label(&p.actions[0]), Some("expression"));
+        assert_eq!(label(&p.actions[1]), Some("expression"));
+        let p = plan(policy(), &shape(None, false));
+        assert!(label(&p.actions[0]).is_none());
+    }
+}

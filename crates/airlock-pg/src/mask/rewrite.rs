@@ -182,3 +182,161 @@ fn framed(tag: u8, body: &[u8]) -> BytesMut {
     m.put_slice(body);
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use airlock_core::masking::{MaskPolicy, MaskingConfig, Style};
+
+    use super::*;
+
+    fn policy() -> Arc<MaskPolicy> {
+        let dir = std::path::Path::new("/nonexistent-unused");
+        Arc::new(MaskPolicy::build(&MaskingConfig::default(), dir).unwrap())
+    }
+
+    fn row(values: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        b.put_i16(values.len() as i16);
+        for v in values {
+            match v {
+                None => b.put_i32(-1),
+                Some(v) => {
+                    b.put_i32(v.len() as i32);
+                    b.put_slice(v);
+                }
+            }
+        }
+        b.to_vec()
+    }
+
+    fn values(message: &[u8]) -> Vec<Option<Vec<u8>>> {
+        assert_eq!(message[0], b'D');
+        let len = i32::from_be_bytes([message[1], message[2], message[3], message[4]]) as usize;
+        assert_eq!(len + 1, message.len(), "length field must be rewritten");
+        let body = &message[5..];
+        let n = i16::from_be_bytes([body[0], body[1]]);
+        let mut pos = 2;
+        (0..n)
+            .map(|_| {
+                let l =
+                    i32::from_be_bytes([body[pos], body[pos + 1], body[pos + 2], body[pos + 3]]);
+                pos += 4;
+                if l < 0 {
+                    return None;
+                }
+                let v = body[pos..pos + l as usize].to_vec();
+                pos += l as usize;
+                Some(v)
+            })
+            .collect()
+    }
+
+    fn whole(class: TypeClass, binary: bool) -> Action {
+        Action::Whole {
+            style: Style::Label,
+            label: Arc::from("users.email"),
+            class,
+            binary,
+        }
+    }
+
+    #[test]
+    fn a_row_with_nothing_to_mask_is_left_to_be_forwarded_as_is() {
+        let plan = RowPlan {
+            actions: vec![Action::Scan { skip: 0 }, Action::Pass],
+            policy: policy(),
+        };
+        let body = row(&[Some(b"hello world"), Some(b"\x00\x00\x00\x01")]);
+        assert!(data_row(&plan, &body).unwrap().is_none());
+    }
+
+    #[test]
+    fn values_are_replaced_in_place_with_lengths_rewritten() {
+        let plan = RowPlan {
+            actions: vec![
+                Action::Pass,
+                Action::Scan { skip: 0 },
+                whole(TypeClass::Text, false),
+                whole(TypeClass::Opaque, true),
+                whole(TypeClass::Jsonb, true),
+                Action::Scan { skip: 0 },
+            ],
+            policy: policy(),
+        };
+        let body = row(&[
+            Some(b"1"),
+            Some(b"card 4111 1111 1111 1111 ok"),
+            Some(b"alice@example.com"),
+            Some(b"\x00\x00\x00\x07"),
+            Some(b"\x01{\"a\": 1}"),
+            None,
+        ]);
+        let out = data_row(&plan, &body).unwrap().expect("changed");
+        let v = values(&out);
+        assert_eq!(v[0].as_deref(), Some(&b"1"[..]));
+        assert_eq!(v[1].as_deref(), Some(&b"card <masked:credit_card> ok"[..]));
+        assert_eq!(v[2].as_deref(), Some(&b"<masked:users.email>"[..]));
+        assert_eq!(v[3], None, "a masked number becomes NULL");
+        assert_eq!(v[4].as_deref(), Some(&b"\x01\"<masked:users.email>\""[..]));
+        assert_eq!(v[5], None);
+    }
+
+    #[test]
+    fn malformed_rows_are_errors_not_panics() {
+        let plan = RowPlan {
+            actions: vec![Action::Scan { skip: 0 }],
+            policy: policy(),
+        };
+        let good = row(&[Some(b"abc")]);
+        for cut in 0..good.len() {
+            assert!(data_row(&plan, &good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = good.clone();
+        long.push(0);
+        assert!(data_row(&plan, &long).is_err(), "trailing bytes");
+        assert!(
+            data_row(&plan, &row(&[Some(b"a"), Some(b"b")])).is_err(),
+            "field count"
+        );
+        let mut huge = row(&[Some(b"abc")]);
+        huge[2..6].copy_from_slice(&i32::MAX.to_be_bytes());
+        assert!(data_row(&plan, &huge).is_err(), "length past the end");
+    }
+
+    #[test]
+    fn error_fields_that_echo_values_are_masked_and_codes_are_kept() {
+        let mut body = Vec::new();
+        for (code, text) in [
+            (b'S', "ERROR"),
+            (b'C', "23505"),
+            (b'M', "duplicate key"),
+            (
+                b'D',
+                "Key (note)=(card 4111 1111 1111 1111) already exists.",
+            ),
+        ] {
+            body.push(code);
+            body.extend_from_slice(text.as_bytes());
+            body.push(0);
+        }
+        body.push(0);
+        let p = policy();
+        let out = error_or_notice(p.masker(), b'E', &body)
+            .unwrap()
+            .expect("masked");
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            text.contains("23505") && text.contains("<masked:credit_card>"),
+            "{text}"
+        );
+        assert!(!text.contains("4111"), "{text}");
+        assert!(error_or_notice(p.masker(), b'E', &body[..body.len() - 1]).is_err());
+        assert!(
+            error_or_notice(p.masker(), b'N', b"Mplain\0\0")
+                .unwrap()
+                .is_none()
+        );
+    }
+}
