@@ -4,7 +4,7 @@
 //! checks (IBANs are entered here too, at their first digit). Most runs in clean text (dates, times, amounts, hex) fail the
 //! group-shape tests before any checksum runs.
 
-use super::{Builtin, Sink, iban, is_word, net, phone, skip_word, word_at, word_before};
+use super::{Builtin, Sink, iban, is_word, net, phone, word_at, word_before};
 use crate::validate::{card_issuer, luhn, us_ssn};
 
 const MAX_GROUPS: usize = 8;
@@ -144,13 +144,16 @@ pub(crate) fn at_digit(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
     {
         return end;
     }
+    // Inside a word, or a word that starts with digits (hex, identifiers):
+    // not a number. The scan stops at no other digit of the word except
+    // after two uppercase letters, which cannot start an IBAN mid-word,
+    // so there is no need to skip the rest of the word here.
     if word_before(hay, i) || !sink.on.any(&USES_RUNS) {
-        return skip_word(hay, i);
+        return i + 1;
     }
-    // Hex and other identifiers that start with digits: not a number.
     let first_end = i + hay[i..].iter().take_while(|b| b.is_ascii_digit()).count();
     if word_at(hay, first_end) {
-        return skip_word(hay, first_end);
+        return first_end;
     }
     if let Some(end) = too_short(hay, i, sink.on.has(Builtin::Ipv4)) {
         return end;

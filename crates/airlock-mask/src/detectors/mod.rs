@@ -184,25 +184,6 @@ pub(crate) fn take_while(hay: &[u8], from: usize, max: usize, pred: impl Fn(u8) 
     i
 }
 
-/// Like [`is_word`], without a table so that a chunk's test vectorises.
-#[inline(always)]
-fn word_lane(b: u8) -> bool {
-    let lower = b | 0x20;
-    (b.wrapping_sub(b'0') < 10) | (lower.wrapping_sub(b'a') < 26) | (b == b'_')
-}
-
-/// End of the word at `from`, sixteen bytes per step (hex digests and
-/// long identifiers are common and never interesting inside).
-pub(crate) fn skip_word(hay: &[u8], mut from: usize) -> usize {
-    while let Some(chunk) = hay.get(from..).and_then(<[u8]>::first_chunk::<16>) {
-        if !chunk.iter().fold(true, |all, b| all & word_lane(*b)) {
-            break;
-        }
-        from += 16;
-    }
-    take_while(hay, from, usize::MAX, is_word)
-}
-
 /// Whether a value already is one of our replacements: re-masking output
 /// must find nothing, and assignment-like detectors would otherwise mask
 /// their own tokens.
