@@ -177,6 +177,22 @@ pub struct Limits {
     /// Time allowed to reach and authenticate to a target.
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// Client connections at once, those still in their handshake included.
+    /// Beyond it a new connection is refused (`53300`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Sessions at once per identity, so that one identity (a runaway
+    /// agent) cannot take every connection.
+    #[serde(default = "default_max_connections_per_identity")]
+    pub max_connections_per_identity: u32,
+    /// A session that has nothing in flight and hears nothing from its
+    /// client for this long is closed (`57P05`); `0s` never closes one.
+    #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Longest statement text the guard analyses. A longer one is refused
+    /// (`54000`), never waved through unanalysed.
+    #[serde(default = "default_max_statement_bytes")]
+    pub max_statement_bytes: u32,
 }
 
 impl Default for Limits {
@@ -186,6 +202,10 @@ impl Default for Limits {
             max_startup_bytes: default_max_startup_bytes(),
             handshake_timeout: default_handshake_timeout(),
             connect_timeout: default_connect_timeout(),
+            max_connections: default_max_connections(),
+            max_connections_per_identity: default_max_connections_per_identity(),
+            idle_timeout: default_idle_timeout(),
+            max_statement_bytes: default_max_statement_bytes(),
         }
     }
 }
@@ -201,6 +221,18 @@ fn default_handshake_timeout() -> Duration {
 }
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(10)
+}
+fn default_max_connections() -> u32 {
+    1000
+}
+fn default_max_connections_per_identity() -> u32 {
+    100
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_max_statement_bytes() -> u32 {
+    1024 * 1024
 }
 
 mod humantime_serde {
@@ -425,6 +457,13 @@ impl Config {
                 0,
                 "limits".into(),
                 "limits are too small to carry any message".into(),
+            ));
+        }
+        if self.limits.max_connections == 0 || self.limits.max_connections_per_identity == 0 {
+            return Err(invalid(
+                0,
+                "limits".into(),
+                "max_connections and max_connections_per_identity must be at least 1".into(),
             ));
         }
         for (i, r) in self.policy.reviewers.iter().enumerate() {

@@ -30,6 +30,8 @@ pub enum EndReason {
     TargetClosed,
     TargetError(String),
     Protocol(String),
+    /// Nothing from the client for `limits.idle_timeout`.
+    Idle,
 }
 
 impl fmt::Display for EndReason {
@@ -41,6 +43,7 @@ impl fmt::Display for EndReason {
             EndReason::TargetClosed => f.write_str("target closed the connection"),
             EndReason::TargetError(e) => write!(f, "target connection failed: {e}"),
             EndReason::Protocol(e) => write!(f, "protocol violation: {e}"),
+            EndReason::Idle => f.write_str("idle timeout"),
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct Relay<'a> {
     started: std::time::Instant,
     /// Events recorded so far: the sequence part of their ids.
     events_recorded: u64,
+    /// Type of the last message the target sent.
+    last_target_tag: u8,
     done: Vec<InFlight>,
 }
 
@@ -110,6 +115,7 @@ impl<'a> Relay<'a> {
             tracker: Tracker::new(),
             started: std::time::Instant::now(),
             events_recorded: 0,
+            last_target_tag: 0,
             done: Vec::new(),
         }
     }
@@ -143,16 +149,51 @@ impl<'a> Relay<'a> {
         {
             return end;
         }
+        // Checked when the timer fires rather than reset on every read: one
+        // clock read per message instead of a timer update.
+        let idle_limit = self.shared.deps.guard.config().limits.idle_timeout;
+        let idle_timer = tokio::time::sleep(idle_check_after(idle_limit));
+        tokio::pin!(idle_timer);
+        let mut last_heard = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 read = self.client.read_buf(&mut self.client_buf) => match read {
                     Ok(0) => return EndReason::ClientClosed,
-                    Ok(_) => if let Some(end) = self.client_data().await { return end },
+                    Ok(_) => {
+                        last_heard = tokio::time::Instant::now();
+                        if let Some(end) = self.client_data().await { return end }
+                    }
                     Err(e) => return EndReason::ClientError(e.to_string()),
+                },
+                () = &mut idle_timer => {
+                    let quiet_until = last_heard + idle_limit;
+                    if !idle_limit.is_zero()
+                        && self.tracker.nothing_pending()
+                        && tokio::time::Instant::now() >= quiet_until
+                    {
+                        let message = format!(
+                            "terminating connection due to idle-session timeout (limits.idle_timeout = {})",
+                            humantime::format_duration(idle_limit)
+                        );
+                        self.tell_client_fatal("57P05", &message).await;
+                        return EndReason::Idle;
+                    }
+                    // Busy (a long query) or heard from since: look again later.
+                    let next = quiet_until.max(tokio::time::Instant::now() + idle_check_after(idle_limit) / 4);
+                    idle_timer.as_mut().reset(next);
                 },
                 read = self.server.read_buf(&mut self.server_buf) => match read {
                     Ok(0) => {
-                        // Let the client see whatever the target said last.
+                        // The client has seen whatever the target said last;
+                        // if that was not its own error, the client must not
+                        // be left waiting for an answer that cannot come.
+                        if !self.tracker.nothing_pending() && self.last_target_tag != b'E' {
+                            self.tell_client_fatal(
+                                "08006",
+                                "the target closed the connection in the middle of a command",
+                            )
+                            .await;
+                        }
                         return EndReason::TargetClosed;
                     }
                     Ok(_) => if let Some(end) = self.server_data().await { return end },
@@ -327,6 +368,18 @@ impl<'a> Relay<'a> {
                 message: "the gateway cannot record commands right now (audit store unavailable); command refused".into(),
             };
             return Decided::refused("refused:store-unavailable", refusal);
+        }
+        let max_statement = self.shared.deps.guard.config().limits.max_statement_bytes as usize;
+        if command.text().len() > max_statement {
+            let refusal = Refusal {
+                code: "54000",
+                message: format!(
+                    "statement of {} bytes is longer than the gateway analyses (limits.max_statement_bytes = {max_statement}); refused",
+                    command.text().len()
+                ),
+            };
+            tracing::info!(session = %self.session.id, reason = %refusal.message, "command refused");
+            return Decided::refused("refused:too-long", refusal);
         }
         // The guard's analysis holds only if the server reads the text as
         // the analyser does.
@@ -536,6 +589,7 @@ impl<'a> Relay<'a> {
                 }
             };
             let tag = rest[0];
+            self.last_target_tag = tag;
             let body = consumed + 5..consumed + 1 + len;
             // What the client gets instead of the target's message, if not
             // the message itself; `drop` when it gets nothing.
@@ -691,6 +745,16 @@ fn may_change_settings(facts: &Facts) -> bool {
                     | "call"
             )
         })
+}
+
+/// When to first look whether an idle session should close: `0s` means
+/// never, which a far-off timer stands for.
+fn idle_check_after(limit: std::time::Duration) -> std::time::Duration {
+    if limit.is_zero() {
+        std::time::Duration::from_secs(365 * 24 * 3600)
+    } else {
+        limit
+    }
 }
 
 fn put_query(out: &mut BytesMut, text: &str) {

@@ -27,6 +27,7 @@ pub(crate) struct Shared {
     pub cancels: CancelRegistry,
     /// Column names behind table OIDs, for masking.
     pub catalogs: crate::mask::catalog::Catalogs,
+    pub admission: crate::admission::Admission,
 }
 
 pub struct PgServer {
@@ -42,6 +43,7 @@ impl PgServer {
                 tls,
                 cancels: CancelRegistry::default(),
                 catalogs: Default::default(),
+                admission: Default::default(),
             }),
         }
     }
@@ -54,7 +56,15 @@ impl PgServer {
                     Ok((stream, peer)) => {
                         let _ = stream.set_nodelay(true);
                         let shared = self.shared.clone();
-                        tokio::spawn(session::run(shared, stream, peer));
+                        let max = shared.deps.guard.config().limits.max_connections;
+                        match shared.admission.connection(max) {
+                            Some(slot) => {
+                                tokio::spawn(session::run(shared, stream, peer, slot));
+                            }
+                            None => {
+                                tokio::spawn(session::turn_away(stream, peer, max));
+                            }
+                        }
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off

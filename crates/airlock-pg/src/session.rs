@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use airlock_core::SessionInfo;
 use airlock_store::{SessionEnd, SessionStart, StoreError, WriteOp};
 
+use crate::admission::{ConnectionSlot, IdentitySlot};
 use crate::cancel::CancelTarget;
 use crate::frame;
 use crate::frontend_auth::ClientAuth;
@@ -76,7 +77,25 @@ impl Refusal {
 /// target connection is opened.
 const RESERVED_PARAMS: &[&str] = &["user", "database", "replication"];
 
-pub async fn run(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+/// A connection beyond `limits.max_connections`: told so and closed, in
+/// its own task so the accept loop goes on at once.
+pub async fn turn_away(mut tcp: TcpStream, peer: SocketAddr, max: u32) {
+    tracing::warn!(peer = %peer, max_connections = max, "client refused: too many connections");
+    let mut out = BytesMut::new();
+    wire::error_response(
+        &mut out,
+        Severity::Fatal,
+        "53300",
+        &format!("too many connections to the gateway (limits.max_connections = {max})"),
+    );
+    let write = async {
+        let _ = tcp.write_all(&out).await;
+        let _ = tcp.shutdown().await;
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
+}
+
+pub async fn run(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, _slot: ConnectionSlot) {
     let limits = shared.deps.guard.config().limits.clone();
     let mut buf = BytesMut::with_capacity(8192);
     let deadline = tokio::time::Instant::now() + limits.handshake_timeout;
@@ -245,6 +264,8 @@ struct Ready {
     target: (String, u16),
     upstream: upstream::Upstream,
     client_params: BTreeMap<String, String>,
+    /// The identity's place among its sessions, held until the end.
+    _identity_slot: IdentitySlot,
 }
 
 async fn handshake(
@@ -308,6 +329,19 @@ async fn handshake(
         over_tls,
     )
     .await?;
+    let per_identity = config.limits.max_connections_per_identity;
+    let identity_slot = shared
+        .admission
+        .identity(&authenticated.identity.name, per_identity)
+        .ok_or_else(|| {
+            Refusal::new(
+                "53300",
+                format!(
+                    "too many sessions for identity \"{}\" (limits.max_connections_per_identity = {per_identity})",
+                    authenticated.identity.name
+                ),
+            )
+        })?;
     let conn = shared
         .deps
         .guard
@@ -367,6 +401,7 @@ async fn handshake(
         target: (conn.target.host.clone(), conn.target.port),
         upstream: up,
         client_params: params,
+        _identity_slot: identity_slot,
     })
 }
 
@@ -411,6 +446,7 @@ async fn relay(
         target,
         upstream,
         client_params,
+        _identity_slot,
     } = ready;
     let writer = shared.deps.writer.clone();
     let start = WriteOp::SessionStart(SessionStart {

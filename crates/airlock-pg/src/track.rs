@@ -196,8 +196,8 @@ impl Tracker {
         self.transaction_status
     }
 
-    #[cfg(test)]
-    pub fn idle(&self) -> bool {
+    /// Is nothing waiting for the server's answer?
+    pub fn nothing_pending(&self) -> bool {
         self.pending.is_empty()
     }
 
@@ -671,7 +671,7 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].rows(), 2);
         assert_eq!(done[0].bytes, 2);
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -713,7 +713,7 @@ mod tests {
         t.server_message(b'C', b"SELECT 0\0", &mut done);
         t.server_message(b'Z', b"I", &mut done);
         assert_eq!(done.len(), 2);
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -727,7 +727,7 @@ mod tests {
         t.server_message(b'E', b"C42703\0Mno such column\0\0", &mut done);
         assert_eq!(done.len(), 1, "the failed Parse is the Execute's event");
         t.server_message(b'Z', b"I", &mut done);
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -748,7 +748,7 @@ mod tests {
         assert!(done[0].error.is_none());
         assert_eq!(done[1].error.as_deref(), Some("23505: duplicate key"));
         assert_eq!(t.transaction_status(), b'E');
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -785,7 +785,7 @@ mod tests {
         assert_eq!(done.len(), 1);
         assert_eq!(&*done[0].text, "a");
         assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
-        assert!(t.idle());
+        assert!(t.nothing_pending());
         assert_eq!(t.totals.commands, 1);
     }
 
@@ -801,7 +801,7 @@ mod tests {
         t.server_message(b'Z', b"I", &mut done);
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].error.as_deref(), Some("42601: syntax error"));
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -833,7 +833,7 @@ mod tests {
         assert_eq!(out[0], b'E');
         let z = &out[out.len() - 6..];
         assert_eq!(z, b"Z\0\0\0\x05T");
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]
@@ -894,7 +894,7 @@ mod refusal_tests {
                 .unwrap()
                 .starts_with("not executed")
         );
-        assert!(t.idle());
+        assert!(t.nothing_pending());
     }
 
     #[test]

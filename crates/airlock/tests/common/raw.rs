@@ -248,3 +248,119 @@ pub fn login(port: u16, user: &str, dbname: &str, password: &str) -> TcpStream {
         }
     }
 }
+
+/// What a [`ScriptedTarget`] does once the gateway has logged in.
+#[derive(Clone, Copy, Debug)]
+pub enum Misbehaviour {
+    /// Accepts the TCP connection and never says a word.
+    Silent,
+    /// Answers a query with a RowDescription and then half a DataRow,
+    /// and closes.
+    ClosesMidRow,
+    /// Answers a query with a DataRow whose fields do not add up to its
+    /// length.
+    MalformedRow,
+}
+
+/// A fake PostgreSQL server (trust authentication) that misbehaves as told,
+/// on every connection, until dropped.
+pub struct ScriptedTarget {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ScriptedTarget {
+    pub fn start(behaviour: Misbehaviour) -> ScriptedTarget {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind fake target");
+        let port = listener.local_addr().expect("addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        std::thread::spawn(move || serve_badly(s, behaviour));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        ScriptedTarget { port, stop }
+    }
+}
+
+impl Drop for ScriptedTarget {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn serve_badly(mut s: TcpStream, behaviour: Misbehaviour) -> Option<()> {
+    s.set_nonblocking(false).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    if let Misbehaviour::Silent = behaviour {
+        std::thread::sleep(Duration::from_secs(30));
+        return Some(());
+    }
+    read_startup(&mut s).ok()?;
+    let mut hello = message(b'R', &0i32.to_be_bytes());
+    for (k, v) in [
+        ("server_encoding", "UTF8"),
+        ("client_encoding", "UTF8"),
+        ("standard_conforming_strings", "on"),
+    ] {
+        hello.extend(message(b'S', format!("{k}\0{v}\0").as_bytes()));
+    }
+    hello.extend(message(b'K', &[0, 0, 0, 1, 0, 0, 0, 2]));
+    hello.extend(message(b'Z', b"I"));
+    s.write_all(&hello).ok()?;
+    loop {
+        let m = read_message(&mut s).ok()??;
+        if m.tag != b'Q' {
+            continue;
+        }
+        // One text column "note" (type text, from no table).
+        let mut desc = 1i16.to_be_bytes().to_vec();
+        desc.extend_from_slice(b"note\0");
+        desc.extend_from_slice(&0i32.to_be_bytes());
+        desc.extend_from_slice(&0i16.to_be_bytes());
+        desc.extend_from_slice(&25i32.to_be_bytes());
+        desc.extend_from_slice(&(-1i16).to_be_bytes());
+        desc.extend_from_slice(&(-1i32).to_be_bytes());
+        desc.extend_from_slice(&0i16.to_be_bytes());
+        let mut out = message(b'T', &desc);
+        match behaviour {
+            Misbehaviour::ClosesMidRow => {
+                // Announces 100 bytes, sends a few, hangs up.
+                out.extend_from_slice(&[b'D', 0, 0, 0, 104, 0, 1, 0, 0, 0, 94]);
+                out.extend_from_slice(b"partial");
+                s.write_all(&out).ok()?;
+                return Some(());
+            }
+            Misbehaviour::MalformedRow => {
+                // Two fields announced, one sent; the lengths overrun.
+                let mut row = 2i16.to_be_bytes().to_vec();
+                row.extend_from_slice(&50i32.to_be_bytes());
+                row.extend_from_slice(b"short");
+                out.extend(message(b'D', &row));
+                out.extend(message(b'C', b"SELECT 1\0"));
+                out.extend(message(b'Z', b"I"));
+                s.write_all(&out).ok()?;
+            }
+            Misbehaviour::Silent => {}
+        }
+    }
+}
+
+/// The resident memory of a process, in KiB (Linux).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
