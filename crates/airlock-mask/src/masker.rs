@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -10,6 +11,14 @@ use crate::detectors::{self, Builtin, Hit, On};
 use crate::error::MaskError;
 use crate::scan::{self, Scanner};
 use crate::style::{self, KeyedHash, Style};
+
+thread_local! {
+    static HITS: Cell<Vec<Hit>> = const { Cell::new(Vec::new()) };
+}
+
+/// A value with more matches than this gives its hit buffer back to the
+/// allocator instead of keeping it for the thread's next call.
+const MAX_KEPT_HITS: usize = 1024;
 
 /// One match: detector name and byte span `start..end` in the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,31 +137,33 @@ impl Masker {
 
     /// Masks every match in arbitrary bytes (invalid UTF-8 is fine).
     pub fn mask_bytes<'a>(&self, value: &'a [u8]) -> Cow<'a, [u8]> {
-        let hits = self.hits(value);
-        if hits.is_empty() {
-            return Cow::Borrowed(value);
-        }
-        let mut out = Vec::with_capacity(value.len() + hits.len() * 16);
-        let mut at = 0;
-        for h in &hits {
-            out.extend_from_slice(&value[at..h.start]);
-            self.render(&mut out, h, value);
-            at = h.end;
-        }
-        out.extend_from_slice(&value[at..]);
-        Cow::Owned(out)
+        self.with_hits(value, |hits| {
+            if hits.is_empty() {
+                return Cow::Borrowed(value);
+            }
+            let mut out = Vec::with_capacity(value.len() + hits.len() * 16);
+            let mut at = 0;
+            for h in hits {
+                out.extend_from_slice(&value[at..h.start]);
+                self.render(&mut out, h, value);
+                at = h.end;
+            }
+            out.extend_from_slice(&value[at..]);
+            Cow::Owned(out)
+        })
     }
 
     /// Everything the enabled detectors find, in order, not overlapping.
     pub fn findings(&self, value: &[u8]) -> Vec<Finding> {
-        self.hits(value)
-            .into_iter()
-            .map(|h| Finding {
-                detector: Arc::clone(&self.names[usize::from(h.det)]),
-                start: h.start,
-                end: h.end,
-            })
-            .collect()
+        self.with_hits(value, |hits| {
+            hits.iter()
+                .map(|h| Finding {
+                    detector: Arc::clone(&self.names[usize::from(h.det)]),
+                    start: h.start,
+                    end: h.end,
+                })
+                .collect()
+        })
     }
 
     /// The replacement for a whole value (a column rule); `label` names
@@ -163,14 +174,24 @@ impl Masker {
         out
     }
 
-    fn hits(&self, value: &[u8]) -> Vec<Hit> {
-        let mut hits = Vec::new();
+    /// Runs `f` on the resolved hits in `value`. The hit list is a
+    /// per-thread buffer reused across calls: a value with matches then
+    /// costs no allocation for it.
+    fn with_hits<R>(&self, value: &[u8], f: impl FnOnce(&[Hit]) -> R) -> R {
+        let mut hits = HITS.try_with(Cell::take).unwrap_or_default();
+        hits.clear();
         self.scanner.scan(value, &mut hits);
         for (id, c) in &self.custom {
             c.scan(*id, value, &mut hits);
         }
         scan::resolve(&mut hits);
-        hits
+        let result = f(&hits);
+        if hits.capacity() <= MAX_KEPT_HITS {
+            // Fails only while the thread is being torn down: then the
+            // buffer is simply dropped.
+            let _ = HITS.try_with(|cell| cell.set(hits));
+        }
+        result
     }
 
     fn render(&self, out: &mut Vec<u8>, h: &Hit, value: &[u8]) {

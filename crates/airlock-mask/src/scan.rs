@@ -10,7 +10,7 @@
 
 use std::cmp::Reverse;
 
-use crate::candidates::{self, LANES};
+use crate::candidates::{self, Gates, LANES};
 use crate::detectors::{Builtin, Hit, On, Sink, assign, contact, digits, net, phone, tokens};
 use crate::error::MaskError;
 
@@ -29,6 +29,7 @@ type Table = [u8; 256];
 pub(crate) struct Scanner {
     on: On,
     table: Table,
+    gates: Gates,
     /// The CPU runs AVX2: the block test then takes half the instructions.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
@@ -39,6 +40,7 @@ impl Scanner {
         Ok(Scanner {
             on,
             table: table(on),
+            gates: gates(on),
             avx2: avx2(),
         })
     }
@@ -68,33 +70,35 @@ impl Scanner {
     #[inline(always)]
     fn scan_blocks(&self, hay: &[u8], out: &mut Vec<Hit>) {
         let mut sink = Sink { on: self.on, out };
+        let ipv4 = self.on.has(Builtin::Ipv4);
         // Anchors before `anchor_next` were consumed by a handler; literal
         // matches resume at `literal_next`.
         let mut anchor_next = 0;
         let mut literal_next = 0;
         let mut base = 0;
         while base < hay.len() {
-            let (at, block) = candidates::block(hay, base);
-            let mut anchors = block.anchors;
-            let mut literals = block.literals;
-            loop {
-                anchors &= from(anchor_next, at);
-                literals &= from(literal_next, at);
-                let stops = anchors | literals;
-                if stops == 0 {
-                    break;
-                }
-                let k = stops.trailing_zeros();
+            let (at, block) = candidates::block(hay, base, self.gates);
+            let mut anchors = (block.anchors | block.numbers) & from(anchor_next, at);
+            let mut literals = block.literals & from(literal_next, at);
+            while anchors | literals != 0 {
+                let k = (anchors | literals).trailing_zeros();
                 let bit = 1u32 << k;
                 let i = at + k as usize;
                 if literals & bit != 0 {
                     literal_next = tokens::at_candidate(&mut sink, hay, i, literal_next);
+                    literals &= !bit & from(literal_next, at);
                 }
                 if anchors & bit != 0 {
-                    anchor_next = self.anchor(&mut sink, hay, i);
+                    anchor_next = if block.numbers & bit != 0 {
+                        match digits::dismiss(&block, k, hay[i], ipv4) {
+                            Some(end) => at + end as usize,
+                            None => digits::at_digit(&mut sink, hay, i),
+                        }
+                    } else {
+                        self.anchor(&mut sink, hay, i)
+                    };
+                    anchors &= !bit & from(anchor_next, at);
                 }
-                anchors &= !bit;
-                literals &= !bit;
             }
             base = (at + LANES).max(anchor_next.min(literal_next));
         }
@@ -134,6 +138,24 @@ fn from(cursor: usize, at: usize) -> u32 {
         0 => u32::MAX,
         d if d >= LANES => 0,
         d => u32::MAX << d,
+    }
+}
+
+/// The stops the block test marks for a set of enabled detectors.
+fn gates(on: On) -> Gates {
+    let secrets = on.any(&[Builtin::GenericSecret, Builtin::AwsSecretAccessKey]);
+    Gates {
+        numbers: on.any(&digits::USES_RUNS),
+        iban: on.has(Builtin::Iban),
+        email: on.has(Builtin::Email),
+        ipv6: on.has(Builtin::Ipv6),
+        secrets,
+        phone: on.has(Builtin::Phone),
+        credentials: tokens::LITERALS.iter().any(|(_, det)| {
+            !matches!(det, Builtin::PrivateKey | Builtin::PasswordInUrl) && on.has(*det)
+        }),
+        pem: on.has(Builtin::PrivateKey),
+        url: on.has(Builtin::PasswordInUrl),
     }
 }
 

@@ -117,6 +117,16 @@ fn key_kind(hay: &[u8], i: usize) -> Option<(bool, bool)> {
         if b.is_ascii_alphanumeric() {
             n += 1;
             norm[MAX_KEY - n] = b.to_ascii_lowercase();
+            // Every key we know ends in one of these pairs: `user_id=`
+            // and the like stop after two bytes.
+            if n == 2
+                && !matches!(
+                    &norm[MAX_KEY - 2..],
+                    b"rd" | b"wd" | b"se" | b"et" | b"en" | b"ey"
+                )
+            {
+                return None;
+            }
         }
     }
     let key = &norm[MAX_KEY - n..];

@@ -5,11 +5,12 @@
 //! group-shape tests before any checksum runs.
 
 use super::{Builtin, Sink, iban, is_word, net, phone, word_at, word_before};
+use crate::candidates::Block;
 use crate::validate::{card_issuer, luhn, us_ssn};
 
 const MAX_GROUPS: usize = 8;
 
-const USES_RUNS: [Builtin; 4] = [
+pub(crate) const USES_RUNS: [Builtin; 4] = [
     Builtin::CreditCard,
     Builtin::UsSsn,
     Builtin::Phone,
@@ -167,6 +168,37 @@ pub(crate) fn at_digit(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
         }
     }
     run.end()
+}
+
+/// The same decision as [`at_digit`] for a number that starts a word at
+/// bit `k` of a block, from the block's class masks alone, for the common
+/// case of a run too short for any detector: returns the bit where
+/// scanning resumes, or `None` when the run reaches the block's end or
+/// may hold a match (then [`at_digit`] decides).
+#[inline(always)]
+pub(crate) fn dismiss(block: &Block, k: u32, first: u8, ipv4: bool) -> Option<u32> {
+    let first_end = k + (!block.digits >> k).trailing_zeros();
+    if first_end >= 32 {
+        return None;
+    }
+    if block.words >> first_end & 1 != 0 {
+        // `12abc`: not a number.
+        return Some(first_end);
+    }
+    let end = k + (!block.runs >> k).trailing_zeros();
+    if end >= 32 {
+        return None;
+    }
+    let run = (u32::MAX << k) & !(u32::MAX << end);
+    let digits = (run & block.digits).count_ones();
+    let groups = (run & !block.digits).count_ones() + 1;
+    let promising = if groups == 1 {
+        // Only a card is one group: 13-19 digits from an issuer (2-6).
+        (13..=19).contains(&digits) && (b'2'..=b'6').contains(&first)
+    } else {
+        digits >= 9 || ipv4 && groups >= 4 && digits >= 4
+    };
+    (!promising && groups <= MAX_GROUPS as u32).then_some(end)
 }
 
 /// Most runs in clean text (dates, times, amounts, counters) are too short

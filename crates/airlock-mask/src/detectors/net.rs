@@ -16,8 +16,19 @@ pub(crate) fn ipv4_in_run(run: &Run<'_>, s: usize) -> Option<usize> {
     ok.then_some(e)
 }
 
+static IPV6_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_hexdigit() || c == b':' || c == b'.';
+        b += 1;
+    }
+    t
+};
+
 fn ipv6_byte(b: u8) -> bool {
-    b.is_ascii_hexdigit() || b == b':' || b == b'.'
+    IPV6_BYTE[usize::from(b)]
 }
 
 /// Entered at `:` when `ipv6` is on: the hex-and-colon token around it,
@@ -44,14 +55,17 @@ fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
     while end > i + 1 && hay[end - 1] == b'.' {
         end -= 1;
     }
+    // ISO times (`…T10:22:33`) are glued to a word: rejected before the
+    // shape test.
+    if word_before(hay, start) || word_at(hay, end) {
+        return (end, None);
+    }
     let text = &hay[start..end];
     // Cheap shape test before parsing: times and MACs have neither `::`
     // nor eight groups.
     let colons = text.iter().filter(|b| **b == b':').count();
     let shaped = colons >= 7 || text.windows(2).any(|w| w == b"::");
     let addr = shaped
-        && !word_before(hay, start)
-        && !word_at(hay, end)
         && std::str::from_utf8(text)
             .ok()
             .and_then(|t| Ipv6Addr::from_str(t).ok())
