@@ -156,6 +156,12 @@ impl<'a> Relay<'a> {
         tokio::pin!(idle_timer);
         let mut last_heard = tokio::time::Instant::now();
         loop {
+            // A large result arrives in fewer, larger reads (and is passed
+            // on in fewer, larger writes) with room for 64 KiB at a time;
+            // the space of what the last pass consumed is reused.
+            if self.server_buf.capacity() - self.server_buf.len() < READ_ROOM / 2 {
+                self.server_buf.reserve(READ_ROOM);
+            }
             tokio::select! {
                 read = self.client.read_buf(&mut self.client_buf) => match read {
                     Ok(0) => return EndReason::ClientClosed,
@@ -746,6 +752,8 @@ fn may_change_settings(facts: &Facts) -> bool {
             )
         })
 }
+
+const READ_ROOM: usize = 64 * 1024;
 
 /// When to first look whether an idle session should close: `0s` means
 /// never, which a far-off timer stands for.
