@@ -703,7 +703,7 @@ impl<'a> Relay<'a> {
                 identity: self.session.identity.name.clone(),
                 connection: self.session.connection.clone(),
                 at: cmd.at,
-                command: policy.scrub(&cmd.text).into_owned(),
+                command: recorded_text(&policy, &cmd),
                 param_count: cmd.param_count as i32,
                 verdict: cmd.verdict.clone(),
                 rows: cmd.rows(),
@@ -725,6 +725,21 @@ impl<'a> Relay<'a> {
         wire::error_response(&mut out, Severity::Fatal, code, message);
         let _ = self.client.write_all(&out).await;
     }
+}
+
+/// What a recording keeps of a command's text: never what a detector
+/// recognises, and for a statement that names a column under a masking
+/// rule, no literal value at all (`set password = 'hunter2'` is recorded
+/// as `set password = $1`).
+fn recorded_text(policy: &airlock_core::masking::MaskPolicy, cmd: &InFlight) -> String {
+    let names_masked = cmd.mask.as_ref().is_some_and(|m| m.mentions_masked);
+    if names_masked {
+        return match airlock_policy::sql::without_literals(airlock_policy::sql::Dialect::Postgres, &cmd.text) {
+            Some(text) => policy.scrub(&text).into_owned(),
+            None => "<statement withheld: it names a masked column and its literals could not be separated>".into(),
+        };
+    }
+    policy.scrub(&cmd.text).into_owned()
 }
 
 /// Could running a command with these facts change how the server reads

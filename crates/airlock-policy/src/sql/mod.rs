@@ -45,6 +45,18 @@ pub fn normalize(dialect: Dialect, text: &str) -> Option<String> {
     }
 }
 
+/// The text with every literal value replaced by a numbered placeholder
+/// (`$1`, `$2`, …), as PostgreSQL's own normaliser writes it: what a
+/// recording keeps of a statement whose values a masking rule protects
+/// (`update users set password = 'hunter2'`). `None` when the text does
+/// not parse, and for MySQL, whose texts this is not implemented for.
+pub fn without_literals(dialect: Dialect, text: &str) -> Option<String> {
+    match dialect {
+        Dialect::Postgres if !text.trim().is_empty() => pg_query::normalize(text).ok(),
+        _ => None,
+    }
+}
+
 /// Parts of a PostgreSQL text that the server reads according to session
 /// settings the text does not show; the analyser reads every text as
 /// UTF-8 with `standard_conforming_strings` on. An adapter that knows the
@@ -78,4 +90,23 @@ pub fn literal_sensitive(facts: &Facts) -> bool {
         // empty file name), so it has no file feature, yet it shares a key
         // with `COPY t TO '/any/file'`. COPY is never served from a cache.
         || facts.sql.kinds.iter().any(|k| k == "copy")
+}
+
+#[cfg(test)]
+mod literal_tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_replaced_and_the_rest_kept() {
+        let out = without_literals(
+            Dialect::Postgres,
+            "update users set password = 'hunter2' where id = 7",
+        )
+        .unwrap();
+        assert!(!out.contains("hunter2") && !out.contains('7'), "{out}");
+        assert!(out.contains("update users set password = $1"), "{out}");
+        assert_eq!(without_literals(Dialect::Postgres, "   "), None);
+        assert_eq!(without_literals(Dialect::Postgres, "selec oops 'x'"), None);
+        assert_eq!(without_literals(Dialect::MySql, "select 1"), None);
+    }
 }
