@@ -36,6 +36,9 @@ pub struct Masker {
     /// Indexed by detector id: built-ins, then customs.
     names: Vec<Arc<str>>,
     styles: Vec<Style>,
+    /// `<masked:NAME>` per detector id, rendered once: the label style is
+    /// then one copy per match.
+    labels: Vec<Box<[u8]>>,
     /// With their detector id; disabled customs are not kept.
     custom: Vec<(u16, Custom)>,
     mac: KeyedHash,
@@ -94,10 +97,19 @@ impl Masker {
 
         let mac =
             <KeyedHash as Mac>::new_from_slice(&config.hash_key).map_err(|_| MaskError::HashKey)?;
+        let labels = names
+            .iter()
+            .map(|name| {
+                let mut out = Vec::new();
+                style::render(&mut out, &Style::Label, name, false, b"", &mac);
+                out.into_boxed_slice()
+            })
+            .collect();
         Ok(Masker {
             scanner: Scanner::new(on)?,
             names,
             styles,
+            labels,
             custom,
             mac,
         })
@@ -141,7 +153,9 @@ impl Masker {
             if hits.is_empty() {
                 return Cow::Borrowed(value);
             }
-            let mut out = Vec::with_capacity(value.len() + hits.len() * 16);
+            // Room for a label such as `<masked:aws_secret_access_key>`
+            // per match: no reallocation while building.
+            let mut out = Vec::with_capacity(value.len() + hits.len() * 32);
             let mut at = 0;
             for h in hits {
                 out.extend_from_slice(&value[at..h.start]);
@@ -196,6 +210,10 @@ impl Masker {
 
     fn render(&self, out: &mut Vec<u8>, h: &Hit, value: &[u8]) {
         let id = usize::from(h.det);
+        if let (Style::Label, Some(label)) = (&self.styles[id], self.labels.get(id)) {
+            out.extend_from_slice(label);
+            return;
+        }
         let email = h.det == Builtin::Email.id();
         style::render(
             out,

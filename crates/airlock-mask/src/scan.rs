@@ -10,7 +10,7 @@
 
 use std::cmp::Reverse;
 
-use crate::candidates::{self, Gates, LANES};
+use crate::candidates::{self, Block, Gates, LANES, WINDOW, portable};
 use crate::detectors::{Builtin, Hit, On, Sink, assign, contact, digits, net, phone, tokens};
 use crate::error::MaskError;
 
@@ -30,19 +30,30 @@ pub(crate) struct Scanner {
     on: On,
     table: Table,
     gates: Gates,
-    /// The CPU runs AVX2: the block test then takes half the instructions.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    avx2: bool,
+    /// Present when the CPU runs AVX2 (asked once, here): the block test
+    /// then takes a third of the instructions.
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<candidates::avx2::Tables>,
 }
 
 impl Scanner {
     pub(crate) fn new(on: On) -> Result<Scanner, MaskError> {
-        Ok(Scanner {
+        Ok(Scanner::with_avx2(on, true))
+    }
+
+    /// `avx2: false` forces the portable block test (tests run both).
+    pub(crate) fn with_avx2(on: On, avx2: bool) -> Scanner {
+        let gates = gates(on);
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = avx2;
+        Scanner {
             on,
             table: table(on),
-            gates: gates(on),
-            avx2: avx2(),
-        })
+            gates,
+            #[cfg(target_arch = "x86_64")]
+            avx2: (avx2 && std::arch::is_x86_feature_detected!("avx2"))
+                .then(|| candidates::avx2::Tables::new(gates)),
+        }
     }
 
     pub(crate) fn on(&self) -> On {
@@ -53,22 +64,23 @@ impl Scanner {
     /// (unordered, possibly overlapping: see [`resolve`]).
     pub(crate) fn scan(&self, hay: &[u8], out: &mut Vec<Hit>) {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is only set when the CPU reported AVX2.
-            return unsafe { self.scan_avx2(hay, out) };
+        if let Some(tables) = &self.avx2 {
+            // SAFETY: the tables are only built when the CPU reported AVX2.
+            return unsafe { self.scan_avx2(hay, out, tables) };
         }
-        self.scan_blocks(hay, out);
+        let gates = self.gates;
+        self.scan_blocks(hay, out, |w| portable::stops(w, gates));
     }
 
-    /// [`Self::scan_blocks`] compiled for AVX2.
+    /// [`Self::scan_blocks`] with the AVX2 block test.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn scan_avx2(&self, hay: &[u8], out: &mut Vec<Hit>) {
-        self.scan_blocks(hay, out);
+    fn scan_avx2(&self, hay: &[u8], out: &mut Vec<Hit>, tables: &candidates::avx2::Tables) {
+        self.scan_blocks(hay, out, |w| candidates::avx2::stops(w, tables));
     }
 
     #[inline(always)]
-    fn scan_blocks(&self, hay: &[u8], out: &mut Vec<Hit>) {
+    fn scan_blocks(&self, hay: &[u8], out: &mut Vec<Hit>, stops: impl Fn(&[u8; WINDOW]) -> Block) {
         let mut sink = Sink { on: self.on, out };
         let ipv4 = self.on.has(Builtin::Ipv4);
         // Anchors before `anchor_next` were consumed by a handler; literal
@@ -77,12 +89,12 @@ impl Scanner {
         let mut literal_next = 0;
         let mut base = 0;
         while base < hay.len() {
-            let (at, block) = candidates::block(hay, base, self.gates);
+            let (at, block) = candidates::block(hay, base, &stops);
             let mut anchors = (block.anchors | block.numbers) & from(anchor_next, at);
             let mut literals = block.literals & from(literal_next, at);
             while anchors | literals != 0 {
                 let k = (anchors | literals).trailing_zeros();
-                let bit = 1u32 << k;
+                let bit = 1u64 << k;
                 let i = at + k as usize;
                 if literals & bit != 0 {
                     literal_next = tokens::at_candidate(&mut sink, hay, i, literal_next);
@@ -121,23 +133,13 @@ impl Scanner {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-fn avx2() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn avx2() -> bool {
-    false
-}
-
 /// Bits of a block at `at` for positions at or after `cursor`.
 #[inline(always)]
-fn from(cursor: usize, at: usize) -> u32 {
+fn from(cursor: usize, at: usize) -> u64 {
     match cursor.saturating_sub(at) {
-        0 => u32::MAX,
+        0 => u64::MAX,
         d if d >= LANES => 0,
-        d => u32::MAX << d,
+        d => u64::MAX << d,
     }
 }
 

@@ -5,7 +5,7 @@
 //! group-shape tests before any checksum runs.
 
 use super::{Builtin, Sink, iban, is_word, net, phone, word_at, word_before};
-use crate::candidates::Block;
+use crate::candidates::{Block, LANES};
 use crate::validate::{card_issuer, luhn, us_ssn};
 
 const MAX_GROUPS: usize = 8;
@@ -178,7 +178,7 @@ pub(crate) fn at_digit(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
 #[inline(always)]
 pub(crate) fn dismiss(block: &Block, k: u32, first: u8, ipv4: bool) -> Option<u32> {
     let first_end = k + (!block.digits >> k).trailing_zeros();
-    if first_end >= 32 {
+    if first_end >= LANES as u32 {
         return None;
     }
     if block.words >> first_end & 1 != 0 {
@@ -186,10 +186,10 @@ pub(crate) fn dismiss(block: &Block, k: u32, first: u8, ipv4: bool) -> Option<u3
         return Some(first_end);
     }
     let end = k + (!block.runs >> k).trailing_zeros();
-    if end >= 32 {
+    if end >= LANES as u32 {
         return None;
     }
-    let run = (u32::MAX << k) & !(u32::MAX << end);
+    let run = (u64::MAX << k) & !(u64::MAX << end);
     let digits = (run & block.digits).count_ones();
     let groups = (run & !block.digits).count_ones() + 1;
     let promising = if groups == 1 {
