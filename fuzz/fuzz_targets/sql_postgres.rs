@@ -1,0 +1,39 @@
+//! `airlock_policy::sql` over PostgreSQL text: never panics, and every
+//! answer is a function of the text alone (the facts cache and the
+//! masking lineage rely on it).
+#![no_main]
+
+use airlock_policy::sql::{self, Dialect};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The adapter hands the analyser `&str` (a Query is read as UTF-8).
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let facts = sql::analyse(Dialect::Postgres, text);
+    assert_eq!(facts, sql::analyse(Dialect::Postgres, text), "analyse");
+    assert_eq!(facts.kind, "sql");
+    if facts.has_parse_error {
+        assert!(
+            facts.sql.statements.is_empty(),
+            "statements of a parse error"
+        );
+    }
+    // Whitespace-only text never reaches `pg_query::scan_tokens` (undefined
+    // behaviour there): `normalize` and `postgres_settings_dependence`
+    // guard it, and this target calls nothing else of pg_query directly.
+    let key = sql::normalize(Dialect::Postgres, text);
+    assert_eq!(key, sql::normalize(Dialect::Postgres, text), "normalize");
+    let columns = sql::output_columns(text);
+    assert_eq!(columns, sql::output_columns(text), "output_columns");
+    assert_eq!(
+        sql::postgres_settings_dependence(text),
+        sql::postgres_settings_dependence(text),
+        "settings dependence"
+    );
+    assert_eq!(
+        sql::literal_sensitive(&facts),
+        sql::literal_sensitive(&facts)
+    );
+});
