@@ -20,7 +20,8 @@
 
 use airlock_core::scram::ServerExchange;
 use airlock_pg::fuzzing::{
-    FrameError, Reader, StartupError, StartupPacket, parse_startup, take_frame, take_startup,
+    ClientMessage, ClientMessageError, FrameError, Reader, StartupError, StartupPacket, Target,
+    parse_client_message, parse_startup, take_frame, take_startup,
 };
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
@@ -302,6 +303,50 @@ fn message(tag: u8, body: &[u8], auth: &mut Auth) -> Option<()> {
     Some(())
 }
 
+/// The relay's own reading of a message (`client_msg::parse`): the same
+/// answer twice, every name and text it returns is where the protocol puts
+/// it, and it accepts a message exactly when the checked reading above
+/// finds the fields the relay needs.
+fn relay_reading(tag: u8, body: &[u8]) {
+    let first = parse_client_message(tag, body);
+    assert_eq!(first, parse_client_message(tag, body));
+    let cstr_at = |at: usize| -> Option<&str> {
+        let rest = body.get(at..)?;
+        let n = rest.iter().position(|&b| b == 0)?;
+        std::str::from_utf8(&rest[..n]).ok()
+    };
+    match first {
+        Ok(ClientMessage::Query { text }) | Ok(ClientMessage::Execute { portal: text }) => {
+            assert_eq!(Some(text), cstr_at(0));
+        }
+        Ok(ClientMessage::Parse { name, text }) => {
+            assert_eq!(Some(name), cstr_at(0));
+            assert_eq!(Some(text), cstr_at(name.len() + 1));
+        }
+        Ok(ClientMessage::Describe { target, name })
+        | Ok(ClientMessage::Close { target, name }) => {
+            let want = match target {
+                Target::Statement => b'S',
+                Target::Portal => b'P',
+            };
+            assert_eq!(body.first(), Some(&want));
+            assert_eq!(Some(name), cstr_at(1));
+        }
+        Ok(ClientMessage::Bind {
+            portal, statement, ..
+        }) => {
+            assert_eq!(Some(portal), cstr_at(0));
+            assert_eq!(Some(statement), cstr_at(portal.len() + 1));
+        }
+        Ok(_) => assert!(matches!(
+            tag,
+            b'S' | b'H' | b'F' | b'X' | b'd' | b'c' | b'f'
+        )),
+        Err(ClientMessageError::UnexpectedType(t)) => assert_eq!(t, tag as char),
+        Err(_) => assert!(matches!(tag, b'Q' | b'P' | b'B' | b'E' | b'D' | b'C')),
+    }
+}
+
 /// Piece lengths from a seed (xorshift): mostly short, some empty.
 fn cuts(seed: u8, len: usize) -> Vec<usize> {
     let mut x = u32::from(seed) | 0x9e37_7900;
@@ -355,6 +400,7 @@ fuzz_target!(|data: &[u8]| {
     for event in &whole.events {
         if let Event::Message(tag, body) = event {
             let _ = message(*tag, body, &mut auth);
+            relay_reading(*tag, body);
         }
     }
 });

@@ -8,6 +8,7 @@
 
 mod admission;
 mod cancel;
+mod client_msg;
 mod frame;
 mod frontend_auth;
 mod mask;
@@ -29,6 +30,9 @@ pub use server::{PgServer, ServerDeps};
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing {
+    pub use crate::client_msg::{
+        ClientMessage, ClientMessageError, Target, parse as parse_client_message,
+    };
     pub use crate::frame::{Frame, FrameError, peek_len, take_frame, take_startup};
     pub use crate::mask::catalog::ColumnName;
     pub use crate::mask::fields::{Field, TypeClass, row_description, type_class};

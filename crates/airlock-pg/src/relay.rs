@@ -13,12 +13,13 @@ use airlock_policy::Facts;
 use airlock_policy::rules::SessionCounters;
 use airlock_store::{EventRecord, WriteOp};
 
+use crate::client_msg;
 use crate::frame::{self, Frame};
 use crate::mask::{self, StatementMask};
 use crate::server::Shared;
 use crate::track::{InFlight, LocalReply, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
-use crate::wire::{self, Reader, Severity};
+use crate::wire::{self, Severity};
 
 #[derive(Debug)]
 pub enum EndReason {
@@ -266,11 +267,9 @@ impl<'a> Relay<'a> {
     /// Handles one client message: decides, tracks, and queues it for the
     /// target (or answers it directly).
     async fn client_message(&mut self, f: Frame, out: &mut Outgoing) -> Result<(), String> {
-        match f.tag {
-            b'Q' => {
-                let text = Reader::new(&f.body, "Query")
-                    .cstr()
-                    .map_err(|e| e.to_string())?;
+        use client_msg::{ClientMessage as M, Target};
+        match client_msg::parse(f.tag, &f.body).map_err(|e| e.to_string())? {
+            M::Query { text } => {
                 let cmd = self.statement(text).await;
                 match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
@@ -278,10 +277,7 @@ impl<'a> Relay<'a> {
                 }
                 self.tracker.query(cmd);
             }
-            b'P' => {
-                let mut r = Reader::new(&f.body, "Parse");
-                let name = r.cstr().map_err(|e| e.to_string())?;
-                let text = r.cstr().map_err(|e| e.to_string())?;
+            M::Parse { name, text } => {
                 let cmd = self.statement(text).await;
                 match cmd.refusal {
                     None => put_frame(&mut out.to_server, &f),
@@ -289,21 +285,15 @@ impl<'a> Relay<'a> {
                 }
                 self.tracker.parse(name, cmd);
             }
-            b'B' => {
-                let mut r = Reader::new(&f.body, "Bind");
-                let portal = r.cstr().map_err(|e| e.to_string())?;
-                let statement = r.cstr().map_err(|e| e.to_string())?;
-                let formats = r.i16().map_err(|e| e.to_string())?;
-                r.take(2 * formats.max(0) as usize)
-                    .map_err(|e| e.to_string())?;
-                let params = r.i16().map_err(|e| e.to_string())?;
-                self.tracker.bind(portal, statement, params.max(0) as usize);
+            M::Bind {
+                portal,
+                statement,
+                params,
+            } => {
+                self.tracker.bind(portal, statement, params);
                 put_frame(&mut out.to_server, &f);
             }
-            b'E' => {
-                let portal = Reader::new(&f.body, "Execute")
-                    .cstr()
-                    .map_err(|e| e.to_string())?;
+            M::Execute { portal } => {
                 let cmd = self.tracker.portal(portal);
                 if cmd.mask.is_some() && !self.tracker.claim_client_describe(portal) {
                     // The rows' shape decides their masking, and the client
@@ -315,22 +305,18 @@ impl<'a> Relay<'a> {
                 self.tracker.execute(cmd);
                 put_frame(&mut out.to_server, &f);
             }
-            b'S' => {
+            M::Sync => {
                 self.tracker.sync();
                 put_frame(&mut out.to_server, &f);
             }
-            b'C' => {
-                let mut r = Reader::new(&f.body, "Close");
-                let kind = r.take(1).map_err(|e| e.to_string())?[0];
-                let name = r.cstr().map_err(|e| e.to_string())?;
-                match kind {
-                    b'S' => self.tracker.close_statement(name),
-                    b'P' => self.tracker.close_portal(name),
-                    _ => return Err(format!("invalid Close target {:?}", kind as char)),
+            M::Close { target, name } => {
+                match target {
+                    Target::Statement => self.tracker.close_statement(name),
+                    Target::Portal => self.tracker.close_portal(name),
                 }
                 put_frame(&mut out.to_server, &f);
             }
-            b'F' => {
+            M::FunctionCall => {
                 // A fast-path function call names a function by OID, with
                 // no SQL the guard could read: refuse rather than wave it
                 // through.
@@ -340,25 +326,16 @@ impl<'a> Relay<'a> {
                     ready: true,
                 });
             }
-            b'X' => {
+            M::Terminate => {
                 put_frame(&mut out.to_server, &f);
                 out.terminate = true;
             }
-            b'D' => {
-                let mut r = Reader::new(&f.body, "Describe");
-                let kind = r.take(1).map_err(|e| e.to_string())?[0];
-                let name = r.cstr().map_err(|e| e.to_string())?;
-                self.tracker.describe((kind == b'P').then_some(name));
+            M::Describe { target, name } => {
+                self.tracker
+                    .describe((target == Target::Portal).then_some(name));
                 put_frame(&mut out.to_server, &f);
             }
-            // Flush, CopyData, CopyDone, CopyFail.
-            b'H' | b'd' | b'c' | b'f' => put_frame(&mut out.to_server, &f),
-            other => {
-                return Err(format!(
-                    "unexpected message type {:?} from client",
-                    other as char
-                ));
-            }
+            M::Flush | M::Copy => put_frame(&mut out.to_server, &f),
         }
         Ok(())
     }
