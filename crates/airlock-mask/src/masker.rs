@@ -1,5 +1,4 @@
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -7,18 +6,10 @@ use hmac::Mac;
 
 use crate::config::MaskerConfig;
 use crate::custom::Custom;
-use crate::detectors::{self, Builtin, Hit, On};
+use crate::detectors::{self, Builtin, Hit, On, recycle_hits, spare_hits};
 use crate::error::MaskError;
 use crate::scan::{self, Scanner};
 use crate::style::{self, KeyedHash, Style};
-
-thread_local! {
-    static HITS: Cell<Vec<Hit>> = const { Cell::new(Vec::new()) };
-}
-
-/// A value with more matches than this gives its hit buffer back to the
-/// allocator instead of keeping it for the thread's next call.
-const MAX_KEPT_HITS: usize = 1024;
 
 /// One match: detector name and byte span `start..end` in the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,35 +140,48 @@ impl Masker {
 
     /// Masks every match in arbitrary bytes (invalid UTF-8 is fine).
     pub fn mask_bytes<'a>(&self, value: &'a [u8]) -> Cow<'a, [u8]> {
-        self.with_hits(value, |hits| {
-            if hits.is_empty() {
-                return Cow::Borrowed(value);
+        let hits = self.hits(value);
+        if hits.is_empty() {
+            if hits.capacity() != 0 {
+                recycle_hits(hits);
             }
-            // Room for a label such as `<masked:aws_secret_access_key>`
-            // per match: no reallocation while building.
-            let mut out = Vec::with_capacity(value.len() + hits.len() * 32);
-            let mut at = 0;
-            for h in hits {
-                out.extend_from_slice(&value[at..h.start]);
-                self.render(&mut out, h, value);
-                at = h.end;
-            }
-            out.extend_from_slice(&value[at..]);
-            Cow::Owned(out)
-        })
+            return Cow::Borrowed(value);
+        }
+        let out = self.masked(value, &hits);
+        recycle_hits(hits);
+        Cow::Owned(out)
+    }
+
+    /// `value` with every hit (resolved, at least one) replaced.
+    fn masked(&self, value: &[u8], hits: &[Hit]) -> Vec<u8> {
+        // Room for a label such as `<masked:aws_secret_access_key>`
+        // per match: no reallocation while building.
+        let mut out = Vec::with_capacity(value.len() + hits.len() * 32);
+        let mut at = 0;
+        for h in hits {
+            out.extend_from_slice(&value[at..h.start]);
+            self.render(&mut out, h, value);
+            at = h.end;
+        }
+        out.extend_from_slice(&value[at..]);
+        out
     }
 
     /// Everything the enabled detectors find, in order, not overlapping.
     pub fn findings(&self, value: &[u8]) -> Vec<Finding> {
-        self.with_hits(value, |hits| {
-            hits.iter()
-                .map(|h| Finding {
-                    detector: Arc::clone(&self.names[usize::from(h.det)]),
-                    start: h.start,
-                    end: h.end,
-                })
-                .collect()
-        })
+        let hits = self.hits(value);
+        let found = hits
+            .iter()
+            .map(|h| Finding {
+                detector: Arc::clone(&self.names[usize::from(h.det)]),
+                start: h.start,
+                end: h.end,
+            })
+            .collect();
+        if hits.capacity() != 0 {
+            recycle_hits(hits);
+        }
+        found
     }
 
     /// The replacement for a whole value (a column rule); `label` names
@@ -188,24 +192,31 @@ impl Masker {
         out
     }
 
-    /// Runs `f` on the resolved hits in `value`. The hit list is a
-    /// per-thread buffer reused across calls: a value with matches then
-    /// costs no allocation for it.
-    fn with_hits<R>(&self, value: &[u8], f: impl FnOnce(&[Hit]) -> R) -> R {
-        let mut hits = HITS.try_with(Cell::take).unwrap_or_default();
-        hits.clear();
+    /// The resolved hits in `value`. The list starts without an
+    /// allocation and takes the thread's spare buffer at the first match
+    /// (give it back with [`recycle_hits`]): a clean value touches neither
+    /// the buffer nor the allocator, and one with matches usually
+    /// allocates nothing for its hits.
+    #[inline(always)]
+    fn hits(&self, value: &[u8]) -> Vec<Hit> {
+        let mut hits = Vec::new();
         self.scanner.scan(value, &mut hits);
+        if !self.custom.is_empty() {
+            self.scan_custom(value, &mut hits);
+        }
+        if hits.len() > 1 {
+            scan::resolve(&mut hits);
+        }
+        hits
+    }
+
+    fn scan_custom(&self, value: &[u8], hits: &mut Vec<Hit>) {
+        if hits.capacity() == 0 {
+            *hits = spare_hits();
+        }
         for (id, c) in &self.custom {
-            c.scan(*id, value, &mut hits);
+            c.scan(*id, value, hits);
         }
-        scan::resolve(&mut hits);
-        let result = f(&hits);
-        if hits.capacity() <= MAX_KEPT_HITS {
-            // Fails only while the thread is being torn down: then the
-            // buffer is simply dropped.
-            let _ = HITS.try_with(|cell| cell.set(hits));
-        }
-        result
     }
 
     fn render(&self, out: &mut Vec<u8>, h: &Hit, value: &[u8]) {

@@ -62,58 +62,103 @@ impl Scanner {
 
     /// Appends the built-in detectors' matches in `hay` to `out`
     /// (unordered, possibly overlapping: see [`resolve`]).
+    #[inline]
     pub(crate) fn scan(&self, hay: &[u8], out: &mut Vec<Hit>) {
         #[cfg(target_arch = "x86_64")]
         if let Some(tables) = &self.avx2 {
             // SAFETY: the tables are only built when the CPU reported AVX2.
             return unsafe { self.scan_avx2(hay, out, tables) };
         }
+        self.scan_portable(hay, out);
+    }
+
+    /// [`Self::scan_blocks`] with the portable block test; kept out of
+    /// line so that the caller stays small when AVX2 is there.
+    #[inline(never)]
+    fn scan_portable(&self, hay: &[u8], out: &mut Vec<Hit>) {
         let gates = self.gates;
-        self.scan_blocks(hay, out, |w| portable::stops(w, gates));
+        self.scan_blocks(hay, out, |w, _| portable::stops(w, gates));
     }
 
     /// [`Self::scan_blocks`] with the AVX2 block test.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn scan_avx2(&self, hay: &[u8], out: &mut Vec<Hit>, tables: &candidates::avx2::Tables) {
-        self.scan_blocks(hay, out, |w| candidates::avx2::stops(w, tables));
+        self.scan_blocks(hay, out, |w, short| {
+            candidates::avx2::stops(w, tables, short)
+        });
     }
 
     #[inline(always)]
-    fn scan_blocks(&self, hay: &[u8], out: &mut Vec<Hit>, stops: impl Fn(&[u8; WINDOW]) -> Block) {
+    fn scan_blocks(
+        &self,
+        hay: &[u8],
+        out: &mut Vec<Hit>,
+        stops: impl Fn(&[u8; WINDOW], bool) -> Block,
+    ) {
+        if hay.is_empty() {
+            return;
+        }
         let mut sink = Sink { on: self.on, out };
+        let mut cursors = Cursors {
+            anchor_next: 0,
+            literal_next: 0,
+        };
+        // The first block is peeled off the loop: a value of up to a
+        // block (the common case) then runs it with its base and cursors
+        // known to be 0, and without the loop's set-up.
+        let mut base = self.block(&mut sink, hay, 0, &mut cursors, &stops);
+        while base < hay.len() {
+            base = self.block(&mut sink, hay, base, &mut cursors, &stops);
+        }
+    }
+
+    /// Runs the stops of the block at `base`; returns the next block's
+    /// base.
+    #[inline(always)]
+    fn block(
+        &self,
+        sink: &mut Sink<'_>,
+        hay: &[u8],
+        base: usize,
+        cursors: &mut Cursors,
+        stops: &impl Fn(&[u8; WINDOW], bool) -> Block,
+    ) -> usize {
         let ipv4 = self.on.has(Builtin::Ipv4);
         // Anchors before `anchor_next` were consumed by a handler; literal
         // matches resume at `literal_next`.
-        let mut anchor_next = 0;
-        let mut literal_next = 0;
-        let mut base = 0;
-        while base < hay.len() {
-            let (at, block) = candidates::block(hay, base, &stops);
-            let mut anchors = (block.anchors | block.numbers) & from(anchor_next, at);
-            let mut literals = block.literals & from(literal_next, at);
-            while anchors | literals != 0 {
-                let k = (anchors | literals).trailing_zeros();
-                let bit = 1u64 << k;
-                let i = at + k as usize;
-                if literals & bit != 0 {
-                    literal_next = tokens::at_candidate(&mut sink, hay, i, literal_next);
-                    literals &= !bit & from(literal_next, at);
-                }
-                if anchors & bit != 0 {
-                    anchor_next = if block.numbers & bit != 0 {
-                        match digits::dismiss(&block, k, hay[i], ipv4) {
-                            Some(end) => at + end as usize,
-                            None => digits::at_digit(&mut sink, hay, i),
-                        }
-                    } else {
-                        self.anchor(&mut sink, hay, i)
-                    };
-                    anchors &= !bit & from(anchor_next, at);
-                }
+        let Cursors {
+            mut anchor_next,
+            mut literal_next,
+        } = *cursors;
+        let (at, block) = candidates::block(hay, base, stops);
+        let mut anchors = (block.anchors | block.numbers) & from(anchor_next, at);
+        let mut literals = block.literals & from(literal_next, at);
+        while anchors | literals != 0 {
+            let k = (anchors | literals).trailing_zeros();
+            let bit = 1u64 << k;
+            let i = at + k as usize;
+            if literals & bit != 0 {
+                literal_next = tokens::at_candidate(sink, hay, i, literal_next);
+                literals &= !bit & from(literal_next, at);
             }
-            base = (at + LANES).max(anchor_next.min(literal_next));
+            if anchors & bit != 0 {
+                anchor_next = if block.numbers & bit != 0 {
+                    match digits::dismiss(&block, k, hay[i], ipv4) {
+                        Some(end) => at + end as usize,
+                        None => digits::at_digit(sink, hay, i),
+                    }
+                } else {
+                    self.anchor(sink, hay, i)
+                };
+                anchors &= !bit & from(anchor_next, at);
+            }
         }
+        *cursors = Cursors {
+            anchor_next,
+            literal_next,
+        };
+        (at + LANES).max(anchor_next.min(literal_next))
     }
 
     /// Runs the detector a byte-class anchor at `i` belongs to; returns
@@ -131,6 +176,13 @@ impl Scanner {
         // Every handler moves forward; this keeps a mistake from looping.
         next.max(i + 1)
     }
+}
+
+/// Where the two cursors of a scan are (see [`Scanner::block`]).
+#[derive(Clone, Copy)]
+struct Cursors {
+    anchor_next: usize,
+    literal_next: usize,
 }
 
 /// Bits of a block at `at` for positions at or after `cursor`.

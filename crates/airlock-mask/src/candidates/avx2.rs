@@ -247,10 +247,17 @@ fn half(t: &Tables, w: &[u8; WINDOW], at: usize) -> Half {
 }
 
 /// The stops of one window; the same [`Block`] as the portable test.
+/// `short`: the window's bytes from `w[2 + 32]` on are all 0 (a value of
+/// at most 32 bytes), so its upper half has no class and is not computed.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) fn stops(w: &[u8; WINDOW], t: &Tables) -> Block {
-    let (l, h) = (half(t, w, 2), half(t, w, 2 + 32));
+pub(crate) fn stops(w: &[u8; WINDOW], t: &Tables, short: bool) -> Block {
+    let l = half(t, w, 2);
+    let h = if short {
+        Half::default()
+    } else {
+        half(t, w, 2 + 32)
+    };
     let join = |f: fn(&Half) -> u32| u64::from(f(&l)) | (u64::from(f(&h)) << 32);
     let digits = join(|x| x.digits);
     let words = join(|x| x.words);

@@ -60,7 +60,8 @@ pub(crate) struct Block {
 }
 
 /// The stops at `base..base + LANES` (positions past the end have none),
-/// computed by `stops` from the block's window. Returns the block's
+/// computed by `stops` from the block's window (and whether the window's
+/// bytes after its first half are all 0). Returns the block's
 /// actual base, which is earlier than `base` for the last block of a value
 /// longer than a block: that block then ends at the value's end, and
 /// positions before `base` are left out of its stops.
@@ -68,7 +69,7 @@ pub(crate) struct Block {
 pub(crate) fn block(
     hay: &[u8],
     base: usize,
-    stops: impl Fn(&[u8; WINDOW]) -> Block,
+    stops: impl Fn(&[u8; WINDOW], bool) -> Block,
 ) -> (usize, Block) {
     let at = if base == 0 || base + LANES <= hay.len() {
         base
@@ -90,7 +91,9 @@ pub(crate) fn block(
             &edge
         }
     };
-    let mut b = stops(w);
+    // A value of at most half a block leaves the upper half of its only
+    // window zero: `stops` may skip it.
+    let mut b = stops(w, at == 0 && hay.len() <= LANES / 2);
     let keep = u32::try_from(base - at)
         .ok()
         .and_then(|skip| u64::MAX.checked_shl(skip))

@@ -109,6 +109,18 @@ fn key_kind(hay: &[u8], i: usize) -> Option<(bool, bool)> {
     if !matches!(last, b'd' | b'e' | b't' | b'n' | b'y') {
         return None;
     }
+    // Every key we know ends in one of these pairs: `user_id=` and the
+    // like stop here, before the key is read (the same test as in the
+    // loop below when the two bytes are the key's last two letters).
+    if let Some(b) = k.checked_sub(2).map(|j| hay[j])
+        && b.is_ascii_alphanumeric()
+        && !matches!(
+            [b.to_ascii_lowercase(), last],
+            [b'r' | b'w', b'd'] | [b's', b'e'] | [b'e', b't' | b'n' | b'y']
+        )
+    {
+        return None;
+    }
     let mut norm = [0u8; MAX_KEY];
     let mut n = 0;
     while k > 0 && key_byte(hay[k - 1]) && n < MAX_KEY {

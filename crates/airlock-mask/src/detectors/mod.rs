@@ -13,6 +13,8 @@ pub(crate) mod phone;
 pub(crate) mod tokens;
 pub(crate) mod url;
 
+use std::cell::Cell;
+
 /// Built-in detectors, in priority order: when two matches start at the
 /// same byte and are equally long, the more specific (earlier) one names
 /// the finding.
@@ -140,12 +142,45 @@ pub(crate) struct Sink<'o> {
 impl Sink<'_> {
     pub(crate) fn push(&mut self, b: Builtin, start: usize, end: usize) {
         if self.on.has(b) && start < end {
+            if self.out.capacity() == 0 {
+                *self.out = spare_hits();
+            }
             self.out.push(Hit {
                 start,
                 end,
                 det: b.id(),
             });
         }
+    }
+}
+
+thread_local! {
+    static SPARE: Cell<Vec<Hit>> = const { Cell::new(Vec::new()) };
+}
+
+/// A value with more matches than this gives its hit buffer back to the
+/// allocator instead of keeping it for the thread's next call.
+const MAX_KEPT_HITS: usize = 1024;
+
+/// The thread's spare hit buffer (empty), taken when a value's first
+/// match is reported: a value without any touches neither the buffer nor
+/// the allocator, and one with matches usually allocates nothing.
+#[cold]
+#[inline(never)]
+pub(crate) fn spare_hits() -> Vec<Hit> {
+    let mut hits = SPARE.try_with(Cell::take).unwrap_or_default();
+    hits.clear();
+    hits
+}
+
+/// Keeps `hits`' allocation as the thread's spare buffer for a later
+/// value (see [`spare_hits`]).
+#[inline(never)]
+pub(crate) fn recycle_hits(hits: Vec<Hit>) {
+    if hits.capacity() <= MAX_KEPT_HITS {
+        // Fails only while the thread is being torn down: then the
+        // buffer is simply dropped.
+        let _ = SPARE.try_with(|cell| cell.set(hits));
     }
 }
 

@@ -44,14 +44,17 @@ pub(crate) fn at_colon(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
 }
 
 fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
-    let mut start = i;
-    while start > 0 && i - start < 45 && ipv6_byte(hay[start - 1]) {
-        start -= 1;
-    }
-    let mut end = i;
-    while end < hay.len() && end - start < 45 && ipv6_byte(hay[end]) {
-        end += 1;
-    }
+    // At most 45 bytes back from `i`, and at most 45 bytes in all.
+    let lo = i.saturating_sub(45);
+    let start = hay[lo..i]
+        .iter()
+        .rposition(|b| !ipv6_byte(*b))
+        .map_or(lo, |p| lo + p + 1);
+    let limit = hay.len().min(start + 45);
+    let mut end = hay[i..limit]
+        .iter()
+        .position(|b| !ipv6_byte(*b))
+        .map_or(limit, |p| i + p);
     while end > i + 1 && hay[end - 1] == b'.' {
         end -= 1;
     }
