@@ -34,8 +34,6 @@ static MASKERS: LazyLock<Vec<Masker>> = LazyLock::new(|| {
     .collect()
 });
 
-static STRICT: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_STRICT").is_some());
-
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, value)) = data.split_first() else {
         return;
@@ -58,17 +56,9 @@ fuzz_target!(|data: &[u8]| {
         );
         end = f.end;
     }
-    // KNOWN FINDING (2026-11-28, seeds/masker/partial-boundary): `partial`
-    // output can make a neighbour match that did not before (`::D123-45-6789`
-    // → `****123-45-6789`: the `****` gives the digits a word boundary, and
-    // they are now an SSN).
-    // A second one (seeds/masker/digit-neighbour, every style): masking a
-    // card in `11 541 111 1111 4111 1111 1111 1111` leaves `11 541 111 1111`,
-    // which is then a phone number. So idempotence is asserted only with
-    // FUZZ_STRICT=1 until the masker guarantees it.
-    if !*STRICT {
-        return;
-    }
+    // Masking is idempotent: its output holds nothing any detector finds
+    // (seeds/masker/partial-boundary and digit-neighbour are inputs where
+    // a replacement once made its neighbour a match).
     let again = masker.findings(&masked);
     assert!(
         again.is_empty(),

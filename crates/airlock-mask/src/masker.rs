@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use hmac::Mac;
 
+/// Rounds of masking the output again before a value is withheld whole.
+const MAX_ROUNDS: usize = 4;
+
 use crate::config::MaskerConfig;
 use crate::custom::Custom;
 use crate::detectors::{self, Builtin, Hit, On, recycle_hits, spare_hits};
@@ -147,9 +150,27 @@ impl Masker {
             }
             return Cow::Borrowed(value);
         }
-        let out = self.masked(value, &hits);
+        let mut out = self.masked(value, &hits);
         recycle_hits(hits);
-        Cow::Owned(out)
+        // A replacement changes what stands next to it: the rest of a
+        // digit run that a longer match had hidden can now read as a phone
+        // number, a `****` can give a neighbour the word boundary it
+        // lacked. Mask again until nothing is found, so that no output ever
+        // holds a match of an enabled detector (the fuzzer's property).
+        for _ in 0..MAX_ROUNDS {
+            let hits = self.hits(&out);
+            if hits.is_empty() {
+                if hits.capacity() != 0 {
+                    recycle_hits(hits);
+                }
+                return Cow::Owned(out);
+            }
+            out = self.masked(&out, &hits);
+            recycle_hits(hits);
+        }
+        // Never seen; should replacements keep making matches, the value
+        // is withheld whole rather than passed with one in it.
+        Cow::Owned(crate::style::REDACTED.as_bytes().to_vec())
     }
 
     /// `value` with every hit (resolved, at least one) replaced.

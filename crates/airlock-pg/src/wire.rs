@@ -131,23 +131,30 @@ fn encode<M: Message>(buf: &mut BytesMut, msg: &M) {
     }
 }
 
-/// Pulls the SQLSTATE and message out of an ErrorResponse body.
+/// Pulls the SQLSTATE and message out of an ErrorResponse body. A target
+/// may send anything: a field that is not UTF-8 is read lossily rather than
+/// ending the reading, and the first of a repeated field counts (the
+/// server sends each once), so what follows a bad field cannot change it.
 pub fn error_fields(body: &[u8]) -> (String, String) {
-    let mut code = String::new();
-    let mut message = String::new();
-    let mut r = Reader::new(body, "ErrorResponse");
-    while let Ok(t) = r.take(1) {
-        if t[0] == 0 {
+    let mut code = None;
+    let mut message = None;
+    let mut rest = body;
+    while let Some((&kind, tail)) = rest.split_first() {
+        if kind == 0 {
             break;
         }
-        let Ok(value) = r.cstr() else { break };
-        match t[0] {
-            b'C' => code = value.to_string(),
-            b'M' => message = value.to_string(),
+        let Some(end) = tail.iter().position(|&b| b == 0) else {
+            break;
+        };
+        let value = || String::from_utf8_lossy(&tail[..end]).into_owned();
+        match kind {
+            b'C' if code.is_none() => code = Some(value()),
+            b'M' if message.is_none() => message = Some(value()),
             _ => {}
         }
+        rest = &tail[end + 1..];
     }
-    (code, message)
+    (code.unwrap_or_default(), message.unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -161,6 +168,15 @@ mod tests {
         assert!(r.i32().is_err());
         assert_eq!(r.i16().unwrap(), 1);
         assert!(r.cstr().is_err());
+    }
+
+    #[test]
+    fn error_fields_survive_bad_bytes_and_repeats() {
+        let body = b"Cp0000\0M\xff\xfe bad\0C00000\0Mlater\0\0";
+        let (code, message) = error_fields(body);
+        assert_eq!(code, "p0000");
+        assert!(message.contains("bad"), "{message}");
+        assert_eq!(error_fields(b"Cabc"), (String::new(), String::new()));
     }
 
     #[test]
