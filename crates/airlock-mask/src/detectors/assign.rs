@@ -67,6 +67,18 @@ pub(crate) fn at_separator(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> Option<
     if !aws && !generic {
         return None;
     }
+    // What the value starts with is known before its end is looked for:
+    // a mask token (`<masked:…>`, `****…`, masking's own output) or a
+    // structure is no secret. None of these bytes ends a value, quoted or
+    // not, so the value holds them whole.
+    let first = value_start(hay, i + 1);
+    if hay
+        .get(first)
+        .is_some_and(|b| matches!(b, b'{' | b'[' | b'<'))
+        || hay[first.min(hay.len())..].starts_with(crate::style::PARTIAL_PREFIX.as_bytes())
+    {
+        return None;
+    }
     let (start, end, resume) = value_span(hay, i + 1)?;
     let value = &hay[start..end];
     if value.is_empty()
@@ -145,6 +157,21 @@ fn key_kind(hay: &[u8], i: usize) -> Option<(bool, bool)> {
     let aws = AWS_KEYS.iter().any(|s| key.ends_with(s));
     let generic = SECRET_KEYS.iter().any(|s| key.ends_with(s));
     (aws || generic).then_some((aws, generic))
+}
+
+/// Where [`value_span`]'s value starts (perhaps at or past the end).
+fn value_start(hay: &[u8], from: usize) -> usize {
+    let mut v = from;
+    if hay.get(v) == Some(&b'>') {
+        v += 1;
+    }
+    while v < hay.len() && v - from < 8 && matches!(hay[v], b' ' | b'\t') {
+        v += 1;
+    }
+    match hay.get(v) {
+        Some(b'"' | b'\'') => v + 1,
+        _ => v,
+    }
 }
 
 /// The value after the separator: quoted (with backslash escapes) or up to

@@ -3,12 +3,29 @@
 
 use super::{Builtin, Sink};
 
+/// Bit 0: a local-part byte; bit 1: a domain label byte.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-') {
+            t[b] |= 1;
+        }
+        if c.is_ascii_alphanumeric() || c == b'-' {
+            t[b] |= 2;
+        }
+        b += 1;
+    }
+    t
+};
+
 fn local(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+    CLASS[usize::from(b)] & 1 != 0
 }
 
 fn label(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-'
+    CLASS[usize::from(b)] & 2 != 0
 }
 
 /// Entered at `@`; returns where scanning resumes.

@@ -4,7 +4,7 @@ use std::net::Ipv6Addr;
 use std::str::FromStr;
 
 use super::digits::Run;
-use super::{Builtin, Sink, word_at, word_before};
+use super::{Builtin, Sink, is_word, word_at, word_before};
 
 /// Four dotted groups of at most three digits, each ≤ 255.
 pub(crate) fn ipv4_in_run(run: &Run<'_>, s: usize) -> Option<usize> {
@@ -43,13 +43,9 @@ pub(crate) fn at_colon(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> usize {
     end.max(i + 1)
 }
 
-fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
-    // At most 45 bytes back from `i`, and at most 45 bytes in all.
-    let lo = i.saturating_sub(45);
-    let start = hay[lo..i]
-        .iter()
-        .rposition(|b| !ipv6_byte(*b))
-        .map_or(lo, |p| lo + p + 1);
+/// Where the hex-and-colon token that starts at `start` and holds the `:`
+/// at `i` ends (at most 45 bytes in all, a trailing `.` not included).
+pub(crate) fn token_end(hay: &[u8], i: usize, start: usize) -> usize {
     let limit = hay.len().min(start + 45);
     let mut end = hay[i..limit]
         .iter()
@@ -58,6 +54,22 @@ fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
     while end > i + 1 && hay[end - 1] == b'.' {
         end -= 1;
     }
+    end
+}
+
+fn token(hay: &[u8], i: usize) -> (usize, Option<usize>) {
+    // At most 45 bytes back from `i`, and at most 45 bytes in all.
+    let lo = i.saturating_sub(45);
+    // A word byte that is no hex digit right before the colon (`app:`,
+    // `host:5432`): the token starts at the colon, glued to that word.
+    if i > 0 && is_word(hay[i - 1]) && !ipv6_byte(hay[i - 1]) {
+        return (token_end(hay, i, i), None);
+    }
+    let start = hay[lo..i]
+        .iter()
+        .rposition(|b| !ipv6_byte(*b))
+        .map_or(lo, |p| lo + p + 1);
+    let end = token_end(hay, i, start);
     // ISO times (`…T10:22:33`) are glued to a word: rejected before the
     // shape test.
     if word_before(hay, start) || word_at(hay, end) {

@@ -77,7 +77,7 @@ pub(crate) fn at_candidate(sink: &mut Sink<'_>, hay: &[u8], i: usize, next: usiz
 /// The enabled literal `rest` starts with. Only the literals that share
 /// its first byte are compared, byte by byte (no `memcmp` call for a few
 /// bytes): the slow part of a stop used to be trying all 30.
-fn literal_at(rest: &[u8], on: On) -> Option<usize> {
+pub(crate) fn literal_at(rest: &[u8], on: On) -> Option<usize> {
     let range = match rest.first()? {
         b'A' => 0..9,
         b'g' => 9..15,

@@ -6,8 +6,19 @@ use super::{Builtin, Sink, is_mask_token};
 /// Longest authority we look at; longer is not a URL a person wrote.
 const MAX_AUTHORITY: usize = 512;
 
+static ENDS_AUTHORITY: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_whitespace() || matches!(c, b'/' | b'?' | b'#' | b'"' | b'\'' | b'`');
+        b += 1;
+    }
+    t
+};
+
 fn ends_authority(b: u8) -> bool {
-    b.is_ascii_whitespace() || matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'`')
+    ENDS_AUTHORITY[usize::from(b)]
 }
 
 /// Entered at the `:` of `://`; returns where scanning resumes.
