@@ -9,7 +9,7 @@ use pg_query::protobuf::{
 use super::names::{alias, function_name, scalar_function, strings};
 use super::scope::{Col, Item, Kind, rename, source};
 use super::{Lineage, Result, Unsupported};
-use crate::sql::lineage::{ColumnSource, OutputColumn};
+use crate::sql::lineage::{ColumnSource, OutputColumn, normalize};
 use crate::sql::postgres::names;
 
 /// Rounds a recursive CTE gets to reach a fixed point.
@@ -131,7 +131,7 @@ impl Lineage {
                 Ok(Item::new(
                     name,
                     Kind::Opaque {
-                        sources,
+                        sources: normalize(sources),
                         columns: None,
                         by_name: true,
                     },
@@ -144,7 +144,7 @@ impl Lineage {
                 Ok(Item::new(
                     name,
                     Kind::Opaque {
-                        sources,
+                        sources: normalize(sources),
                         columns: None,
                         by_name: true,
                     },
@@ -243,10 +243,13 @@ impl Lineage {
             _ => None,
         });
         let by_name = scalar.is_none();
+        // Deduplicated here, not only at the end: a function in FROM sees
+        // the items before it, so each one's sources include those of every
+        // earlier one, and kept with repeats they would double per item.
         Ok(Item::new(
             name,
             Kind::Opaque {
-                sources,
+                sources: normalize(sources),
                 columns,
                 by_name,
             },
