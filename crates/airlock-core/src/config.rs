@@ -55,6 +55,9 @@ pub struct Config {
     /// What is masked in results and recordings (docs/masking.md).
     #[serde(default)]
     pub masking: crate::masking::MaskingConfig,
+    /// How commands are recorded (docs/audit.md).
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
     /// Rules of this deployment, evaluated after the default pack.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleSpec>>,
@@ -259,11 +262,18 @@ pub struct ConnectionConfig {
     /// default pack).
     #[serde(default)]
     pub strict: bool,
+    /// Overrides of the global `audit:` settings for this connection.
+    #[serde(default)]
+    pub audit: crate::audit::ConnectionAudit,
 }
 
 impl ConnectionConfig {
     pub fn name(&self) -> &str {
         &self.name.value
+    }
+
+    pub fn audit_mode(&self, global: &crate::audit::AuditConfig) -> crate::audit::AuditMode {
+        self.audit.mode.unwrap_or(global.mode)
     }
 }
 
@@ -377,6 +387,7 @@ impl Config {
             limits: Limits::default(),
             policy: PolicyConfig::default(),
             masking: crate::masking::MaskingConfig::default(),
+            audit: crate::audit::AuditConfig::default(),
             rules: Vec::new(),
             connections: Vec::new(),
         }

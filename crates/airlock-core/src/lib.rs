@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod analysis;
+pub mod audit;
 pub mod command;
 pub mod config;
 pub mod guard;

@@ -18,6 +18,11 @@ pub enum ClientMessage<'a> {
         portal: &'a str,
         statement: &'a str,
         params: usize,
+        /// The parameter format codes, as sent (big-endian i16 each).
+        formats: &'a [u8],
+        /// The parameter values and what follows them, undecoded: only a
+        /// recording reads them, and only when the portal runs.
+        values: &'a [u8],
     },
     Execute {
         portal: &'a str,
@@ -72,13 +77,15 @@ pub fn parse(tag: u8, body: &[u8]) -> Result<ClientMessage<'_>, ClientMessageErr
             let mut r = Reader::new(body, "Bind");
             let portal = r.cstr()?;
             let statement = r.cstr()?;
-            let formats = r.i16()?;
-            r.take(2 * formats.max(0) as usize)?;
+            let format_count = r.i16()?;
+            let formats = r.take(2 * format_count.max(0) as usize)?;
             let params = r.i16()?;
             ClientMessage::Bind {
                 portal,
                 statement,
                 params: params.max(0) as usize,
+                formats,
+                values: r.rest(),
             }
         }
         b'E' => ClientMessage::Execute {
@@ -133,7 +140,9 @@ mod tests {
             Ok(ClientMessage::Bind {
                 portal: "p",
                 statement: "s1",
-                params: 2
+                params: 2,
+                formats: &[0, 1],
+                values: &[],
             })
         );
         assert_eq!(

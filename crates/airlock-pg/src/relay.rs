@@ -1,6 +1,7 @@
 //! The relay: messages flow between client and target, each statement is
-//! shown to the guard before the target sees it, and each outcome is
-//! recorded when the target finishes it.
+//! shown to the guard before the target sees it, each command is recorded
+//! before the target sees it (and, in durable mode, the record committed),
+//! and each outcome is recorded when the target finishes it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,14 +9,16 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use airlock_core::audit::AuditMode;
 use airlock_core::{Command, SessionInfo};
 use airlock_policy::Facts;
 use airlock_policy::rules::SessionCounters;
-use airlock_store::{EventRecord, WriteOp};
+use airlock_store::{CommandRecord, OutcomeRecord, WriteOp};
 
 use crate::client_msg;
 use crate::frame::{self, Frame};
 use crate::mask::{self, StatementMask};
+use crate::record;
 use crate::server::Shared;
 use crate::track::{InFlight, LocalReply, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
@@ -33,6 +36,8 @@ pub enum EndReason {
     Protocol(String),
     /// Nothing from the client for `limits.idle_timeout`.
     Idle,
+    /// Commands could not be recorded, so they were not forwarded.
+    AuditUnavailable(String),
 }
 
 impl fmt::Display for EndReason {
@@ -45,6 +50,7 @@ impl fmt::Display for EndReason {
             EndReason::TargetError(e) => write!(f, "target connection failed: {e}"),
             EndReason::Protocol(e) => write!(f, "protocol violation: {e}"),
             EndReason::Idle => f.write_str("idle timeout"),
+            EndReason::AuditUnavailable(e) => write!(f, "audit store unavailable: {e}"),
         }
     }
 }
@@ -65,6 +71,9 @@ pub struct Relay<'a> {
     /// Type of the last message the target sent.
     last_target_tag: u8,
     done: Vec<InFlight>,
+    /// Whether a command's record must be committed before it is
+    /// forwarded (fixed for the session when it starts).
+    audit_mode: AuditMode,
 }
 
 /// What the guard decided about a statement, as the relay needs it.
@@ -93,6 +102,9 @@ struct Outgoing {
     /// The gateway's own replies whose turn has come.
     to_client: BytesMut,
     terminate: bool,
+    /// Records of the commands in `to_server`, to be written before it is
+    /// sent.
+    announce: Vec<WriteOp>,
 }
 
 impl<'a> Relay<'a> {
@@ -105,6 +117,15 @@ impl<'a> Relay<'a> {
         server_buf: BytesMut,
         max_message: usize,
     ) -> Relay<'a> {
+        let config = shared.deps.guard.config();
+        let audit_mode = config
+            .connection(&session.connection)
+            .map_or(config.audit.mode, |c| c.audit_mode(&config.audit));
+        let tracker = Tracker::new().with_preview(
+            config.audit.preview_rows as usize,
+            config.audit.preview_bytes as usize,
+        );
+        drop(config);
         Relay {
             shared,
             session,
@@ -113,11 +134,12 @@ impl<'a> Relay<'a> {
             server,
             server_buf,
             max_message,
-            tracker: Tracker::new(),
+            tracker,
             started: std::time::Instant::now(),
             events_recorded: 0,
             last_target_tag: 0,
             done: Vec::new(),
+            audit_mode,
         }
     }
 
@@ -133,9 +155,14 @@ impl<'a> Relay<'a> {
     pub async fn run(mut self) -> (EndReason, Totals) {
         let reason = self.pump().await;
         // Commands still in flight when the session ends are recorded too:
-        // the target may have run them.
+        // the target may have run them, unless the session ended because
+        // they could not be recorded, before they were forwarded.
+        let why = match reason {
+            EndReason::AuditUnavailable(_) => format!("not forwarded: {reason}"),
+            _ => format!("unfinished: {reason}"),
+        };
         let mut leftover = Vec::new();
-        self.tracker.abandon(&reason.to_string(), &mut leftover);
+        self.tracker.abandon(&why, &mut leftover);
         self.done.extend(leftover);
         self.record().await;
         let _ = self.server.shutdown().await;
@@ -232,6 +259,19 @@ impl<'a> Relay<'a> {
                 }
             }
         }
+        if !out.announce.is_empty()
+            && let Err(e) = self.announce(std::mem::take(&mut out.announce)).await
+        {
+            // Nothing of this batch has reached the target. Which of its
+            // messages the client would still get answers to cannot be
+            // told apart cleanly, so the session ends, loudly.
+            let message = format!(
+                "the gateway cannot record commands right now (audit store unavailable: {e}); nothing was forwarded, and the connection is closed"
+            );
+            tracing::error!(session = %self.session.id, error = %e, "commands not forwarded: their records could not be written");
+            self.tell_client_fatal("58000", &message).await;
+            return Some(EndReason::AuditUnavailable(e.to_string()));
+        }
         if !out.to_server.is_empty()
             && let Err(e) = self.server.write_all(&out.to_server).await
         {
@@ -257,7 +297,7 @@ impl<'a> Relay<'a> {
             param_count: 0,
         };
         let decided = self.decide(&command).await;
-        let mut cmd = InFlight::new(Arc::from(text), 0, decided.label);
+        let mut cmd = InFlight::new(Arc::from(text), decided.label);
         cmd.may_change_settings = decided.may_change_settings;
         cmd.refusal = decided.refusal;
         cmd.mask = decided.mask;
@@ -270,9 +310,12 @@ impl<'a> Relay<'a> {
         use client_msg::{ClientMessage as M, Target};
         match client_msg::parse(f.tag, &f.body).map_err(|e| e.to_string())? {
             M::Query { text } => {
-                let cmd = self.statement(text).await;
+                let mut cmd = self.statement(text).await;
                 match cmd.refusal {
-                    None => put_frame(&mut out.to_server, &f),
+                    None => {
+                        out.announce.push(self.command_record(&mut cmd));
+                        put_frame(&mut out.to_server, &f);
+                    }
                     Some(_) => put_query(&mut out.to_server, POISON),
                 }
                 self.tracker.query(cmd);
@@ -289,12 +332,18 @@ impl<'a> Relay<'a> {
                 portal,
                 statement,
                 params,
+                formats,
+                values,
             } => {
-                self.tracker.bind(portal, statement, params);
+                let policy = self.shared.deps.guard.masking();
+                let recorded =
+                    record::bind_params(formats, params, values, |v| policy.scrub(v).into_owned());
+                self.tracker.bind(portal, statement, recorded);
                 put_frame(&mut out.to_server, &f);
             }
             M::Execute { portal } => {
-                let cmd = self.tracker.portal(portal);
+                let mut cmd = self.tracker.portal(portal);
+                out.announce.push(self.command_record(&mut cmd));
                 if cmd.mask.is_some() && !self.tracker.claim_client_describe(portal) {
                     // The rows' shape decides their masking, and the client
                     // need not have asked for it (or asked long before, for
@@ -665,35 +714,75 @@ impl<'a> Relay<'a> {
         None
     }
 
+    /// Writes the records of commands about to be forwarded: committed
+    /// before this returns in durable mode, queued in buffered mode.
+    async fn announce(&mut self, ops: Vec<WriteOp>) -> Result<(), airlock_store::StoreError> {
+        let writer = &self.shared.deps.writer;
+        match self.audit_mode {
+            AuditMode::Durable => writer.commit(ops).await,
+            AuditMode::Buffered => writer.send_all(ops).await,
+        }
+    }
+
+    /// The record of a command, and its id on `cmd`. Recordings hold
+    /// nothing a detector recognises: a literal in a statement, a value
+    /// bound to a parameter.
+    fn command_record(&mut self, cmd: &mut InFlight) -> WriteOp {
+        // Unique because the session id is, ordered within the session,
+        // and free of a random-number syscall per statement.
+        self.events_recorded += 1;
+        let id = format!("{}-{:08}", self.session.id, self.events_recorded);
+        cmd.id = Some(id.clone());
+        let policy = self.shared.deps.guard.masking();
+        let params = if cmd.mask.as_ref().is_some_and(|m| m.mentions_masked) {
+            vec![Some(record::WITHHELD.to_string()); cmd.params.len()]
+        } else {
+            std::mem::take(&mut cmd.params)
+        };
+        WriteOp::Command(CommandRecord {
+            id,
+            session_id: self.session.id.clone(),
+            identity: self.session.identity.name.clone(),
+            connection: self.session.connection.clone(),
+            at: cmd.at,
+            command: recorded_text(&policy, cmd),
+            params,
+            rules: rules_of(&cmd.verdict),
+            verdict: cmd.verdict.clone(),
+        })
+    }
+
+    /// Records the outcomes of finished commands (and the commands
+    /// themselves where they were never forwarded, so not yet recorded).
     async fn record(&mut self) {
         let mut ops = Vec::with_capacity(self.done.len());
-        // Recordings hold nothing a detector recognises: a literal in a
-        // statement, a value an error message echoes.
         let policy = self.shared.deps.guard.masking();
-        for cmd in self.done.drain(..) {
-            // Unique because the session id is, ordered within the session,
-            // and free of a random-number syscall per statement.
-            self.events_recorded += 1;
-            let event = EventRecord {
-                id: format!("{}-{:08}", self.session.id, self.events_recorded),
+        let done = std::mem::take(&mut self.done);
+        for mut cmd in done {
+            let event_id = match cmd.id.clone() {
+                Some(id) => id,
+                None => {
+                    ops.push(self.command_record(&mut cmd));
+                    cmd.id.clone().unwrap_or_default()
+                }
+            };
+            ops.push(WriteOp::Outcome(OutcomeRecord {
+                event_id,
                 session_id: self.session.id.clone(),
                 identity: self.session.identity.name.clone(),
                 connection: self.session.connection.clone(),
-                at: cmd.at,
-                command: recorded_text(&policy, &cmd),
-                param_count: cmd.param_count as i32,
-                verdict: cmd.verdict.clone(),
+                at: chrono::Utc::now(),
+                duration_us: cmd.started.elapsed().as_micros() as i64,
                 rows: cmd.rows(),
                 bytes: cmd.bytes,
-                duration_us: cmd.started.elapsed().as_micros() as i64,
                 error: cmd.error.as_deref().map(|e| policy.scrub(e).into_owned()),
-            };
-            ops.push(WriteOp::Event(event));
+                preview: cmd.preview.take().and_then(|p| p.finish()),
+            }));
         }
         // One message for everything this read finished: one wake-up of
         // the writer instead of one per statement.
-        if let Err(e) = self.shared.deps.writer.send_all(ops).await {
-            tracing::error!(session = %self.session.id, error = %e, "events could not be queued for the store");
+        if let Err(e) = self.shared.deps.writer.record_all(ops).await {
+            tracing::error!(session = %self.session.id, error = %e, "outcomes could not be queued for the store");
         }
     }
 
@@ -717,6 +806,18 @@ fn recorded_text(policy: &airlock_core::masking::MaskPolicy, cmd: &InFlight) -> 
         };
     }
     policy.scrub(&cmd.text).into_owned()
+}
+
+/// The rules a verdict label names (`block:a,b` → `a`, `b`).
+fn rules_of(verdict: &str) -> Vec<String> {
+    match verdict.split_once(':') {
+        Some((kind, rules)) if kind != "refused" => rules
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Could running a command with these facts change how the server reads

@@ -499,13 +499,15 @@ async fn relay(
     drop(registration);
     let end = WriteOp::SessionEnd(SessionEnd {
         id: session.id.clone(),
+        identity: session.identity.name.clone(),
+        connection: session.connection.clone(),
         ended_at: Utc::now(),
         end_reason: reason.to_string(),
         commands: totals.commands,
         rows: totals.rows,
         bytes_to_client: totals.bytes,
     });
-    if let Err(e) = writer.send(end).await {
+    if let Err(e) = writer.record_all(vec![end]).await {
         tracing::error!(session = %session.id, error = %e, "cannot record session end");
     }
     let level_warn = matches!(

@@ -17,13 +17,13 @@ use airlock_policy::sql::SettingsDependence;
 
 use crate::mask::StatementMask;
 use crate::mask::plan::RowPlan;
+use crate::record::PreviewBuf;
 use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
 #[derive(Debug)]
 pub struct InFlight {
     pub text: Arc<str>,
-    pub param_count: usize,
     pub at: DateTime<Utc>,
     pub started: Instant,
     pub verdict: String,
@@ -42,6 +42,13 @@ pub struct InFlight {
     pub mask: Option<Arc<StatementMask>>,
     /// How its rows are masked, from the RowDescription of its result.
     pub plan: Option<Arc<RowPlan>>,
+    /// Its audit record's id, once the record is written (before the
+    /// command is forwarded, for one that runs).
+    pub id: Option<String>,
+    /// The values bound to its parameters, as recorded (masked).
+    pub params: Vec<Option<String>>,
+    /// The first rows of its result, as the client received them.
+    pub preview: Option<Box<PreviewBuf>>,
 }
 
 /// The error a client gets instead of running a refused command.
@@ -60,10 +67,9 @@ pub struct Refusal {
 pub const POISON: &str = "AIRLOCK_REFUSED_THIS_STATEMENT";
 
 impl InFlight {
-    pub fn new(text: Arc<str>, param_count: usize, verdict: String) -> InFlight {
+    pub fn new(text: Arc<str>, verdict: String) -> InFlight {
         InFlight {
             text,
-            param_count,
             at: Utc::now(),
             started: Instant::now(),
             verdict,
@@ -75,6 +81,9 @@ impl InFlight {
             may_change_settings: false,
             mask: None,
             plan: None,
+            id: None,
+            params: Vec::new(),
+            preview: None,
         }
     }
 
@@ -142,6 +151,12 @@ struct Prepared {
     mask: Option<Arc<StatementMask>>,
 }
 
+/// The command's preview buffer, made on its first result message.
+fn preview(cmd: &mut InFlight, (rows, bytes): (usize, usize)) -> &mut PreviewBuf {
+    cmd.preview
+        .get_or_insert_with(|| Box::new(PreviewBuf::new(rows, bytes)))
+}
+
 /// Client encodings in which a byte beyond ASCII can take the ASCII byte
 /// after it into one character (PostgreSQL's client-only encodings).
 const CLIENT_ONLY_ENCODINGS: &[&str] = &[
@@ -158,7 +173,10 @@ const CLIENT_ONLY_ENCODINGS: &[&str] = &[
 pub struct Tracker {
     pending: VecDeque<Pending>,
     statements: HashMap<String, Prepared>,
-    portals: HashMap<String, (Prepared, usize)>,
+    portals: HashMap<String, (Prepared, Vec<Option<String>>)>,
+    /// Rows and bytes of each result kept for the audit trail.
+    preview_rows: usize,
+    preview_bytes: usize,
     /// Error that ended the current extended group; later Executes in the
     /// group are skipped by the server and recorded with it.
     group_error: Option<String>,
@@ -187,6 +205,14 @@ impl Tracker {
             transaction_status: b'I',
             ..Tracker::default()
         }
+    }
+
+    /// Keep the first `rows` rows (at most `bytes` of values) of each
+    /// command's result for its audit record.
+    pub fn with_preview(mut self, rows: usize, bytes: usize) -> Tracker {
+        self.preview_rows = rows;
+        self.preview_bytes = bytes;
+        self
     }
 
     /// `I` idle, `T` in a transaction, `E` in a failed transaction, as of
@@ -230,7 +256,7 @@ impl Tracker {
         self.pending.push_back(Pending::Parse(cmd));
     }
 
-    pub fn bind(&mut self, portal: &str, statement: &str, param_count: usize) {
+    pub fn bind(&mut self, portal: &str, statement: &str, params: Vec<Option<String>>) {
         let prepared = self
             .statements
             .get(statement)
@@ -241,8 +267,7 @@ impl Tracker {
                 may_change_settings: false,
                 mask: None,
             });
-        self.portals
-            .insert(portal.to_string(), (prepared, param_count));
+        self.portals.insert(portal.to_string(), (prepared, params));
     }
 
     #[cfg(test)]
@@ -263,14 +288,14 @@ impl Tracker {
     pub fn portal(&self, name: &str) -> InFlight {
         match self.portals.get(name) {
             Some((p, params)) => {
-                let mut cmd = InFlight::new(p.text.clone(), *params, p.verdict.to_string());
+                let mut cmd = InFlight::new(p.text.clone(), p.verdict.to_string());
                 cmd.may_change_settings = p.may_change_settings;
                 cmd.mask = p.mask.clone();
+                cmd.params = params.clone();
                 cmd
             }
             None => InFlight::new(
                 Arc::from(format!("<unknown portal {name:?}>")),
-                0,
                 "allow".into(),
             ),
         }
@@ -439,9 +464,13 @@ impl Tracker {
     ) -> Option<Refusal> {
         match tag {
             b'D' | b'd' => {
+                let limits = (self.preview_rows, self.preview_bytes);
                 if let Some(cmd) = self.front() {
                     if tag == b'D' {
                         cmd.data_rows += 1;
+                        if limits.0 > 0 {
+                            preview(cmd, limits).row(body);
+                        }
                     }
                     cmd.bytes += body.len() as i64;
                 }
@@ -453,6 +482,9 @@ impl Tracker {
                         if let Some(n) = count {
                             cmd.tag_rows = Some(cmd.tag_rows.unwrap_or(0) + n);
                         }
+                        if let Some(p) = &mut cmd.preview {
+                            p.close();
+                        }
                     }
                     Some(Pending::Execute(cmd)) => {
                         cmd.tag_rows = count;
@@ -462,6 +494,13 @@ impl Tracker {
                 }
             }
             b'T' | b'n' => {
+                let limits = (self.preview_rows, self.preview_bytes);
+                if tag == b'T'
+                    && limits.0 > 0
+                    && let Some(cmd) = self.described()
+                {
+                    preview(cmd, limits).describe(body);
+                }
                 if matches!(self.pending.front(), Some(Pending::Describe { .. })) {
                     self.pending.pop_front();
                 }
@@ -581,11 +620,10 @@ impl Tracker {
     }
 
     /// The session ended with commands in flight: record them with why.
-    pub fn abandon(&mut self, reason: &str, done: &mut Vec<InFlight>) {
+    pub fn abandon(&mut self, why: &str, done: &mut Vec<InFlight>) {
         while let Some(p) = self.pending.pop_front() {
             if let Pending::Simple(mut c) | Pending::Execute(mut c) = p {
-                c.error
-                    .get_or_insert_with(|| format!("unfinished: {reason}"));
+                c.error.get_or_insert_with(|| why.to_string());
                 self.account(c, done);
             }
         }
@@ -649,7 +687,7 @@ mod tests {
     use super::*;
 
     fn cmd(text: &str) -> InFlight {
-        InFlight::new(Arc::from(text), 0, "allow".into())
+        InFlight::new(Arc::from(text), "allow".into())
     }
 
     #[test]
@@ -735,7 +773,7 @@ mod tests {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("s1", cmd("insert into t values ($1)"));
-        t.bind("", "s1", 1);
+        t.bind("", "s1", Vec::new());
         t.execute(cmd("a"));
         t.execute(cmd("b"));
         t.sync();
@@ -794,7 +832,7 @@ mod tests {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("", cmd("selec 1"));
-        t.bind("", "", 0);
+        t.bind("", "", Vec::new());
         t.execute(cmd("selec 1"));
         t.sync();
         t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
@@ -850,7 +888,7 @@ mod refusal_tests {
     use super::*;
 
     fn refused(text: &str) -> InFlight {
-        let mut c = InFlight::new(Arc::from(text), 0, "block:r".into());
+        let mut c = InFlight::new(Arc::from(text), "block:r".into());
         c.refusal = Some(Refusal {
             code: "42501",
             message: "blocked".into(),
@@ -879,7 +917,7 @@ mod refusal_tests {
     fn a_real_error_before_a_refused_parse_is_left_alone() {
         let mut t = Tracker::new();
         let mut done = vec![];
-        t.parse("", InFlight::new(Arc::from("selec 1"), 0, "allow".into()));
+        t.parse("", InFlight::new(Arc::from("selec 1"), "allow".into()));
         t.parse("", refused("delete from t"));
         t.sync();
         let real = b"SERROR\0C42601\0Msyntax error at or near \"selec\"\0\0";
@@ -902,7 +940,7 @@ mod refusal_tests {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("s", refused("delete from t"));
-        t.bind("", "s", 0);
+        t.bind("", "s", Vec::new());
         let cmd = t.portal("");
         assert!(cmd.text.starts_with("<refused>"));
         assert_eq!(cmd.verdict, "block:r");
@@ -937,7 +975,7 @@ mod settings_tests {
     }
 
     fn changing(text: &str) -> InFlight {
-        let mut c = InFlight::new(Arc::from(text), 0, "allow".into());
+        let mut c = InFlight::new(Arc::from(text), "allow".into());
         c.may_change_settings = true;
         c
     }
@@ -1007,7 +1045,7 @@ mod settings_tests {
             "",
             changing("select set_config('client_encoding', 'SJIS', false)"),
         );
-        t.bind("", "", 0);
+        t.bind("", "", Vec::new());
         let cmd = t.portal("");
         t.execute(cmd);
         t.sync();
@@ -1029,7 +1067,7 @@ mod settings_tests {
         t.query(c);
         assert!(t.misreading(BACKSLASH).is_none());
         // Nor a plain query.
-        t.query(InFlight::new(Arc::from("select 1"), 0, "allow".into()));
+        t.query(InFlight::new(Arc::from("select 1"), "allow".into()));
         assert!(t.misreading(NON_ASCII).is_none());
     }
 }
@@ -1041,14 +1079,14 @@ mod redefinition_tests {
     #[test]
     fn a_named_statement_keeps_its_first_text_until_closed() {
         let mut t = Tracker::new();
-        t.parse("s", InFlight::new(Arc::from("select 1"), 0, "allow".into()));
-        t.parse("s", InFlight::new(Arc::from("select 2"), 0, "allow".into()));
+        t.parse("s", InFlight::new(Arc::from("select 1"), "allow".into()));
+        t.parse("s", InFlight::new(Arc::from("select 2"), "allow".into()));
         assert_eq!(t.statement_text("s").as_deref(), Some("select 1"));
         t.close_statement("s");
-        t.parse("s", InFlight::new(Arc::from("select 3"), 0, "allow".into()));
+        t.parse("s", InFlight::new(Arc::from("select 3"), "allow".into()));
         assert_eq!(t.statement_text("s").as_deref(), Some("select 3"));
-        t.parse("", InFlight::new(Arc::from("select 4"), 0, "allow".into()));
-        t.parse("", InFlight::new(Arc::from("select 5"), 0, "allow".into()));
+        t.parse("", InFlight::new(Arc::from("select 4"), "allow".into()));
+        t.parse("", InFlight::new(Arc::from("select 5"), "allow".into()));
         assert_eq!(t.statement_text("").as_deref(), Some("select 5"));
     }
 }

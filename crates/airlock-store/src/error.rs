@@ -17,4 +17,7 @@ pub enum StoreError {
     Unavailable(String),
     #[error("corrupt record in store: {0}")]
     Corrupt(String),
+    /// The consumer of a streamed read failed (e.g. the export's output).
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
 }

@@ -84,11 +84,17 @@ pub struct TokenRecord {
 }
 
 /// One data-path write. The writer batches these; order within a batch is
-/// preserved so a session's start precedes its events and its end.
+/// preserved so a session's start precedes its commands, a command its
+/// outcome, and all of them the session's end. Each op becomes one
+/// record of the audit chain (see `docs/audit.md`).
 #[derive(Debug, Clone)]
 pub enum WriteOp {
     SessionStart(SessionStart),
-    Event(EventRecord),
+    /// A command, recorded before it is forwarded to the target (in
+    /// durable mode the adapter waits for its commit).
+    Command(CommandRecord),
+    /// What became of a command recorded earlier.
+    Outcome(OutcomeRecord),
     SessionEnd(SessionEnd),
 }
 
@@ -105,6 +111,10 @@ pub struct SessionStart {
 #[derive(Debug, Clone)]
 pub struct SessionEnd {
     pub id: String,
+    /// Copied from the session's start so each chain record names who and
+    /// where on its own.
+    pub identity: String,
+    pub connection: String,
     pub ended_at: DateTime<Utc>,
     pub end_reason: String,
     pub commands: i64,
@@ -127,23 +137,64 @@ pub struct SessionRecord {
     pub bytes_to_client: i64,
 }
 
-/// One command and its outcome.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventRecord {
+/// A command as the gateway judged it, before the target saw it. Every
+/// text in it has been through the masker.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CommandRecord {
+    /// Unique: the session id and the command's position in the session.
     pub id: String,
     pub session_id: String,
     pub identity: String,
     pub connection: String,
     pub at: DateTime<Utc>,
-    /// The command as the client sent it (SQL text for PostgreSQL).
+    /// The command as the client sent it (SQL text for PostgreSQL), masked.
     pub command: String,
-    /// Bound parameters are counted, not recorded, until masking exists.
-    pub param_count: i32,
-    /// `allow`, or `block:RULE` once rules exist.
+    /// Bound parameter values, masked (`None`: SQL NULL).
+    pub params: Vec<Option<String>>,
+    /// `allow`, `mask:RULES`, `review:RULES`, `block:RULE`, or
+    /// `refused:WHY` when the gateway itself refused it.
     pub verdict: String,
-    pub rows: i64,
-    pub bytes: i64,
+    /// The rules that fired.
+    pub rules: Vec<String>,
+}
+
+/// A command's result, recorded when the target finished it (or the
+/// session ended with it unfinished).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomeRecord {
+    /// The [`CommandRecord::id`] it completes.
+    pub event_id: String,
+    pub session_id: String,
+    pub identity: String,
+    pub connection: String,
+    /// When it finished.
+    pub at: DateTime<Utc>,
     pub duration_us: i64,
-    /// `SQLSTATE: message` when the command failed.
+    pub rows: i64,
+    /// Bytes of result data sent to the client.
+    pub bytes: i64,
+    /// `SQLSTATE: message`, masked, when the command failed.
     pub error: Option<String>,
+    pub preview: Option<Preview>,
+}
+
+/// The first rows of a result as the client received them (masked).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct Preview {
+    pub columns: Vec<String>,
+    /// Values as text; binary-format values as `\x` and hex.
+    pub rows: Vec<Vec<Option<String>>>,
+    /// More rows (or bytes) came than the preview keeps.
+    pub truncated: bool,
+}
+
+/// One command and, once it finished, its outcome: what reading the audit
+/// trail of a session returns.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    #[serde(flatten)]
+    pub command: CommandRecord,
+    /// `None` when no outcome was recorded: the gateway stopped while the
+    /// command ran, or it is still running.
+    pub outcome: Option<OutcomeRecord>,
 }

@@ -1,6 +1,11 @@
 //! The batching writer: the only path by which sessions and events reach the
 //! store, so the data path pays one transaction per batch instead of one per
 //! command.
+//!
+//! A durable write ([`Writer::commit`]) is answered once its batch has
+//! committed; writes from many sessions that queue while one transaction
+//! commits go into the next one together (group commit), so durability
+//! costs one commit per batch, not one per command.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +28,8 @@ pub struct WriterConfig {
     /// How long the writer waits after the first op of a batch for others
     /// to join it. Under load this turns thousands of tiny transactions
     /// (and thread wake-ups) a second into a few hundred larger ones; the
-    /// sessions that queued the ops do not wait for it.
+    /// sessions that queued the ops do not wait for it. A batch with a
+    /// durable write in it does not linger: someone waits for it.
     pub linger: Duration,
 }
 
@@ -37,9 +43,13 @@ impl Default for WriterConfig {
     }
 }
 
+type Ack = oneshot::Sender<Result<(), StoreError>>;
+
 enum Msg {
     Op(WriteOp),
     Ops(Vec<WriteOp>),
+    /// Answered when the batch holding these ops commits, or failed.
+    Durable(Vec<WriteOp>, Ack),
     /// Answered once everything queued before it has committed.
     Flush(oneshot::Sender<()>),
 }
@@ -79,7 +89,6 @@ impl Writer {
         self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())
     }
 
-    /// True while the last batch committed (or nothing failed yet).
     /// Queues several writes as one message: one wake-up of the writer for
     /// all the commands a session finished in one read from its target.
     pub async fn send_all(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -94,6 +103,44 @@ impl Writer {
         self.queue.send(Msg::Ops(ops)).await.map_err(|_| stopped())
     }
 
+    /// Commits the ops (with whatever else is queued) and returns once they
+    /// are in the store. Fails at once while the store is failing, and as
+    /// soon as the batch holding them fails: the caller must not act as if
+    /// they were recorded. They stay in the retried batch, so they do land
+    /// once the store is back; the caller records what it did instead.
+    pub async fn commit(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        if !self.is_healthy() {
+            return Err(StoreError::Unavailable(
+                "store writes are failing; retrying".into(),
+            ));
+        }
+        let (ack, committed) = oneshot::channel();
+        self.queue
+            .send(Msg::Durable(ops, ack))
+            .await
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+
+    /// Queues records of what already happened (outcomes, session ends).
+    /// These are kept even while the store is failing, as far as the queue
+    /// has room, and never make the caller wait on a stuck store.
+    pub async fn record_all(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        if self.is_healthy() {
+            return self.queue.send(Msg::Ops(ops)).await.map_err(|_| stopped());
+        }
+        self.queue.try_send(Msg::Ops(ops)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(
+                "store writes are failing and the write queue is full".into(),
+            ),
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })
+    }
+
+    /// True while the last batch committed (or nothing failed yet).
     pub fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Acquire)
     }
@@ -125,10 +172,13 @@ async fn run(
     let mut msgs = Vec::with_capacity(max_batch);
     let mut ops = Vec::with_capacity(max_batch);
     let mut flushes = Vec::new();
+    let mut acks = Vec::new();
     // Waits for one message, then takes whatever else is already queued.
     while rx.recv_many(&mut msgs, max_batch).await > 0 {
-        let flushing = msgs.iter().any(|m| matches!(m, Msg::Flush(_)));
-        if !flushing && msgs.len() < max_batch && !linger.is_zero() {
+        let waited_on = msgs
+            .iter()
+            .any(|m| matches!(m, Msg::Flush(_) | Msg::Durable(..)));
+        if !waited_on && msgs.len() < max_batch && !linger.is_zero() {
             tokio::time::sleep(linger).await;
             while msgs.len() < max_batch {
                 match rx.try_recv() {
@@ -141,10 +191,14 @@ async fn run(
             match msg {
                 Msg::Op(op) => ops.push(op),
                 Msg::Ops(more) => ops.extend(more),
+                Msg::Durable(more, ack) => {
+                    ops.extend(more);
+                    acks.push(ack);
+                }
                 Msg::Flush(done) => flushes.push(done),
             }
         }
-        commit(store.as_ref(), &ops, &healthy).await;
+        commit(store.as_ref(), &ops, &healthy, &mut acks).await;
         ops.clear();
         for done in flushes.drain(..) {
             // The flusher may have given up waiting; nothing to do then.
@@ -154,7 +208,9 @@ async fn run(
 }
 
 /// Retries the same batch until it commits, so no queued op is ever lost.
-async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool) {
+/// Durable writers are answered after the first attempt: on failure they
+/// must not wait for a recovery that may take hours.
+async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool, acks: &mut Vec<Ack>) {
     if ops.is_empty() {
         return;
     }
@@ -166,10 +222,19 @@ async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool) {
                 if !healthy.swap(true, Ordering::AcqRel) {
                     tracing::info!(attempt, batch_len = ops.len(), "store writes recovered");
                 }
+                for ack in acks.drain(..) {
+                    // The session may be gone; its record is in any case.
+                    let _ = ack.send(Ok(()));
+                }
                 return;
             }
             Err(error) => {
                 healthy.store(false, Ordering::Release);
+                for ack in acks.drain(..) {
+                    let _ = ack.send(Err(StoreError::Unavailable(format!(
+                        "the audit store could not commit: {error}"
+                    ))));
+                }
                 tracing::warn!(
                     %error,
                     attempt,

@@ -218,14 +218,25 @@ async fn write_batch_is_safe_to_retry() {
     let store = SqliteStore::open_in_memory().await.expect("open");
     let batch = [
         start("s1", 1_000),
-        event("s1", 0),
-        event("s1", 1),
+        command("s1", 0),
+        outcome("s1", 0),
+        command("s1", 1),
         end("s1", 2),
     ];
     store.write_batch(&batch).await.expect("first");
     store.write_batch(&batch).await.expect("retry");
 
-    assert_eq!(store.session_events("s1").await.expect("events").len(), 2);
+    let events = store.session_events("s1").await.expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].command, command_record("s1", 0));
+    assert_eq!(events[0].outcome, Some(outcome_record("s1", 0)));
+    assert_eq!(events[1].command, command_record("s1", 1));
+    assert_eq!(events[1].outcome, None, "still running");
+    let verdict = store.verify_audit().await.expect("verify");
+    assert!(
+        matches!(verdict, AuditVerification::Intact { records: 5, .. }),
+        "{verdict:?}"
+    );
     assert_eq!(store.list_sessions(10).await.expect("list").len(), 1);
     let s1 = store.session("s1").await.expect("get").expect("found");
     assert_eq!(s1.commands, 2);
@@ -243,7 +254,7 @@ async fn reopened_file_keeps_data() {
             .await
             .expect("add");
         store
-            .write_batch(&[start("s1", 1_000), event("s1", 0)])
+            .write_batch(&[start("s1", 1_000), command("s1", 0)])
             .await
             .expect("write");
         assert!(dir.path().join("airlock.db-wal").exists(), "WAL mode is on");
@@ -277,7 +288,7 @@ async fn second_store_on_same_file_while_writing() {
         tokio::spawn(async move {
             writer.send(start("busy", 1_000)).await?;
             for n in 0..EVENTS {
-                writer.send(event("busy", n)).await?;
+                writer.send(command("busy", n)).await?;
             }
             writer.send(end("busy", EVENTS as i64)).await?;
             writer.flush().await

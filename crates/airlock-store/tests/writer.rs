@@ -36,7 +36,8 @@ async fn batches_many_ops_and_keeps_per_session_order() {
             let id = format!("session-{s}");
             writer.send(start(&id, 1_000 + s as i64)).await?;
             for n in 0..PER_SESSION {
-                writer.send(event(&id, n)).await?;
+                writer.send(command(&id, n)).await?;
+                writer.send(outcome(&id, n)).await?;
             }
             writer.send(end(&id, PER_SESSION as i64)).await
         }));
@@ -45,8 +46,14 @@ async fn batches_many_ops_and_keeps_per_session_order() {
         p.await.expect("producer").expect("send");
     }
     writer.flush().await.expect("flush");
+    let verdict = store.verify_audit().await.expect("verify");
+    assert!(
+        matches!(verdict, AuditVerification::Intact { records, .. }
+            if records == (SESSIONS * (2 * PER_SESSION + 2)) as u64),
+        "{verdict:?}"
+    );
 
-    let total_ops = SESSIONS * (PER_SESSION + 2);
+    let total_ops = SESSIONS * (2 * PER_SESSION + 2);
     let batches = store.batch_calls();
     assert!(
         batches < total_ops / 4,
@@ -56,9 +63,15 @@ async fn batches_many_ops_and_keeps_per_session_order() {
     for s in 0..SESSIONS {
         let id = format!("session-{s}");
         let events = store.session_events(&id).await.expect("events");
-        let commands: Vec<_> = events.iter().map(|e| e.command.clone()).collect();
+        let commands: Vec<_> = events.iter().map(|e| e.command.command.clone()).collect();
         let expected: Vec<_> = (0..PER_SESSION).map(|n| format!("SELECT {n}")).collect();
         assert_eq!(commands, expected, "order of {id}");
+        assert!(
+            events
+                .iter()
+                .all(|e| e.outcome.as_ref().map(|o| &o.event_id) == Some(&e.command.id)),
+            "every command of {id} joined with its own outcome"
+        );
         let session = store.session(&id).await.expect("get").expect("found");
         assert_eq!(session.commands, PER_SESSION as i64);
         assert_eq!(session.bytes_to_client, PER_SESSION as i64 * 10);
@@ -78,11 +91,11 @@ async fn recovers_after_failures_without_losing_ops() {
     assert!(writer.is_healthy());
 
     writer.send(start("s1", 1_000)).await.expect("send start");
-    writer.send(event("s1", 0)).await.expect("send event");
+    writer.send(command("s1", 0)).await.expect("send event");
     wait_until("the writer to report failure", || !writer.is_healthy()).await;
 
     // Fail closed: nothing new is accepted while the store is failing.
-    let refused = writer.send(event("s1", 1)).await;
+    let refused = writer.send(command("s1", 1)).await;
     assert!(
         matches!(refused, Err(StoreError::Unavailable(_))),
         "{refused:?}"
@@ -93,10 +106,10 @@ async fn recovers_after_failures_without_losing_ops() {
     assert!(store.batch_calls() >= 4);
     let events = store.session_events("s1").await.expect("events");
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].command, "SELECT 0");
+    assert_eq!(events[0].command.command, "SELECT 0");
     assert!(store.session("s1").await.expect("get").is_some());
 
-    writer.send(event("s1", 2)).await.expect("accepted again");
+    writer.send(command("s1", 2)).await.expect("accepted again");
     writer.flush().await.expect("flush");
     assert_eq!(store.session_events("s1").await.expect("events").len(), 2);
 }
@@ -114,7 +127,7 @@ async fn task_drains_queue_when_last_writer_is_dropped() {
 
     writer.send(start("s1", 1_000)).await.expect("send");
     for n in 0..100 {
-        writer.send(event("s1", n)).await.expect("send");
+        writer.send(command("s1", n)).await.expect("send");
     }
     drop(writer);
     tokio::time::timeout(Duration::from_secs(10), task)
@@ -147,10 +160,13 @@ async fn ops_sent_together_are_stored_in_order() {
     let (writer, _task) = Writer::spawn(store.clone(), WriterConfig::default());
     writer.send(start("s9", 1_000)).await.expect("send");
     // More events than one INSERT statement carries.
-    let ops: Vec<_> = (0..150).map(|i| event("s9", i)).collect();
+    let ops: Vec<_> = (0..150).map(|i| command("s9", i)).collect();
     writer.send_all(ops).await.expect("send_all");
     writer.flush().await.expect("flush");
     let events = store.session_events("s9").await.expect("events");
     assert_eq!(events.len(), 150);
-    assert!(events.windows(2).all(|w| w[0].id < w[1].id), "order kept");
+    assert!(
+        events.windows(2).all(|w| w[0].command.id < w[1].command.id),
+        "order kept"
+    );
 }

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,79 @@ pub enum Command {
     /// Tune masking.
     #[command(subcommand)]
     Mask(MaskCmd),
+    /// Verify and export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Play a recorded session back, command by command, at its own pace.
+    Replay(ReplayArgs),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Check every record's hash and link. Exits 0 when the log is intact,
+    /// 2 at the first broken link (printed), 1 when it cannot check.
+    Verify,
+    /// Write commands (with their outcomes) and session records, oldest
+    /// first.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+    /// Only records at or after T: RFC 3339 (2024-05-01T00:00:00Z) or a
+    /// duration ago (24h, 7d).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only records before T (same forms as --since).
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only this identity's records.
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
+    /// Only records on this connection.
+    #[arg(long, value_name = "NAME")]
+    pub connection: Option<String>,
+    /// Write to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// A header row, then one row per record.
+    Csv,
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Session id or unique prefix.
+    pub session: String,
+    /// Play faster (2 = twice as fast) or slower (0.5).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Print everything at once instead of waiting between commands.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Print the session and its commands as one JSON document, at once.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// RFC 3339, or a duration meaning that long before now.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let ago = humantime::parse_duration(text)
+        .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration like 24h"))?;
+    chrono::Duration::from_std(ago)
+        .ok()
+        .and_then(|ago| Utc::now().checked_sub_signed(ago))
+        .ok_or_else(|| format!("{text:?} reaches back before any representable time"))
 }
 
 #[derive(Subcommand)]

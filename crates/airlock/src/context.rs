@@ -14,7 +14,7 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let path = config.data_dir.join("airlock.db");
-    let store = SqliteStore::open(&path)
+    let store = SqliteStore::open_with(&path, config.audit.fsync)
         .await
         .with_context(|| format!("opening the store at {}", path.display()))?;
     Ok(Arc::new(store))

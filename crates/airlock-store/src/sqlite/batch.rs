@@ -1,48 +1,144 @@
-//! Applying data-path writes inside the caller's transaction.
+//! Applying data-path writes inside the caller's transaction: each op
+//! becomes the next record of the audit chain, and session starts and ends
+//! also keep the `sessions` summary.
 //!
-//! Every op is safe to apply twice: the writer retries a whole batch after a
-//! failure it cannot classify, including one where the commit may in fact
-//! have landed.
+//! The writer retries a whole batch after a failure it cannot classify,
+//! including one where the commit may in fact have landed. A batch is one
+//! transaction, so it landed entirely or not at all, and its first and last
+//! records tell which.
 
-use sqlx::SqliteConnection;
+use sqlx::{Row, SqliteConnection};
 
 use super::rows::millis;
-use crate::{EventRecord, SessionEnd, SessionStart, StoreError, WriteOp};
+use crate::body::{self, Entry};
+use crate::chain::{self, GENESIS, Hashed};
+use crate::{SessionEnd, SessionStart, StoreError, WriteOp};
 
-/// Events inserted per statement: one statement per run of events instead
-/// of one per event, because every statement is a round trip to the
-/// connection's thread. 64 rows × 12 columns stays far below SQLite's
-/// limit on bound parameters.
-const EVENTS_PER_INSERT: usize = 64;
+/// Chain records inserted per statement: one statement per run of records
+/// instead of one per record, because every statement is a round trip to
+/// the connection's thread. 128 rows × 10 columns stays far below
+/// SQLite's limit on bound parameters.
+const RECORDS_PER_INSERT: usize = 128;
 
-/// Applies ops in order; consecutive events share INSERT statements.
+/// A record with its place in the chain.
+struct Linked<'a> {
+    seq: i64,
+    entry: Entry<'a>,
+    prev_hash: Vec<u8>,
+    hash: [u8; 32],
+}
+
+/// Appends `ops` to the chain in order. The caller's transaction must hold
+/// the write lock from its start (`BEGIN IMMEDIATE`): the chain's tip is
+/// read here and must not move before the new records are in.
 pub(super) async fn apply_all(
     conn: &mut SqliteConnection,
     ops: &[WriteOp],
 ) -> Result<(), StoreError> {
-    let mut events: Vec<&EventRecord> = Vec::new();
+    let (Some(first), Some(last)) = (ops.first(), ops.last()) else {
+        return Ok(());
+    };
+    // The first id alone would tell a retry; the last one too keeps a
+    // caller's reused id from passing a whole new batch off as a retry and
+    // dropping it unseen. It fails on the unique index instead.
+    if landed(conn, &body::record_id(first)).await? && landed(conn, &body::record_id(last)).await? {
+        return Ok(());
+    }
+    let (mut seq, mut prev_hash) = tip(conn).await?;
+    let mut scratch = Vec::new();
+    let mut pending: Vec<Linked<'_>> = Vec::with_capacity(ops.len().min(RECORDS_PER_INSERT));
     for op in ops {
+        let entry = body::entry(op)?;
+        let hash = chain::link_hash(&prev_hash, &hashed(&entry), &mut scratch).map_err(|e| {
+            StoreError::Corrupt(format!("cannot encode audit record {}: {e}", entry.id))
+        })?;
+        seq += 1;
+        pending.push(Linked {
+            seq,
+            entry,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.to_vec()),
+            hash,
+        });
+        if pending.len() == RECORDS_PER_INSERT {
+            insert(conn, &pending).await?;
+            pending.clear();
+        }
+        // The summary table is separate from the chain, so its statements
+        // need not wait for the pending records.
         match op {
-            WriteOp::Event(event) => {
-                events.push(event);
-                if events.len() == EVENTS_PER_INSERT {
-                    insert_events(conn, &events).await?;
-                    events.clear();
-                }
-            }
-            WriteOp::SessionStart(start) => {
-                insert_events(conn, &events).await?;
-                events.clear();
-                session_start(conn, start).await?;
-            }
-            WriteOp::SessionEnd(end) => {
-                insert_events(conn, &events).await?;
-                events.clear();
-                session_end(conn, end).await?;
-            }
+            WriteOp::SessionStart(start) => session_start(conn, start).await?,
+            WriteOp::SessionEnd(end) => session_end(conn, end).await?,
+            WriteOp::Command(_) | WriteOp::Outcome(_) => {}
         }
     }
-    insert_events(conn, &events).await
+    insert(conn, &pending).await
+}
+
+fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
+    Hashed {
+        kind: e.kind.as_str(),
+        id: &e.id,
+        at: e.at,
+        session: e.session,
+        identity: e.identity,
+        connection: e.connection,
+        body: &e.body,
+    }
+}
+
+async fn landed(conn: &mut SqliteConnection, id: &str) -> Result<bool, StoreError> {
+    let found = sqlx::query("SELECT 1 FROM audit_log WHERE id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The last record's seq and hash, or the genesis link of an empty log.
+async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), StoreError> {
+    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await?;
+    match last {
+        None => Ok((0, GENESIS.to_vec())),
+        // A damaged tip is chained onto as it is: refusing to write would
+        // stop the gateway, and verification reports the damage anyway.
+        Some(row) => Ok((row.try_get("seq")?, row.try_get("hash")?)),
+    }
+}
+
+async fn insert(conn: &mut SqliteConnection, records: &[Linked<'_>]) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
+         prev_hash, hash) ",
+    );
+    query.push_values(records, |mut row, r| {
+        row.push_bind(r.seq)
+            .push_bind(r.entry.kind.as_str())
+            .push_bind(&r.entry.id)
+            .push_bind(r.entry.at)
+            .push_bind(r.entry.session)
+            .push_bind(r.entry.identity)
+            .push_bind(r.entry.connection)
+            .push_bind(&r.entry.body)
+            .push_bind(&r.prev_hash)
+            .push_bind(&r.hash[..]);
+    });
+    query.build().execute(conn).await.map_err(|e| {
+        if super::is_unique_violation(&e) {
+            // Only a caller reusing ids gets here (a retried batch was
+            // recognised above), so say which records collided.
+            let first = records.first().map_or("", |r| r.entry.id.as_str());
+            let last = records.last().map_or("", |r| r.entry.id.as_str());
+            StoreError::AlreadyExists(format!("an audit record among ids {first} … {last}"))
+        } else {
+            StoreError::Database(e)
+        }
+    })?;
+    Ok(())
 }
 
 async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<(), StoreError> {
@@ -58,36 +154,6 @@ async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<
     .bind(millis(s.started_at))
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-async fn insert_events(
-    conn: &mut SqliteConnection,
-    events: &[&EventRecord],
-) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO events (id, session_id, identity, connection, at, command, param_count, \
-         verdict, rows, bytes, duration_us, error) ",
-    );
-    query.push_values(events, |mut row, e| {
-        row.push_bind(&e.id)
-            .push_bind(&e.session_id)
-            .push_bind(&e.identity)
-            .push_bind(&e.connection)
-            .push_bind(millis(e.at))
-            .push_bind(&e.command)
-            .push_bind(e.param_count)
-            .push_bind(&e.verdict)
-            .push_bind(e.rows)
-            .push_bind(e.bytes)
-            .push_bind(e.duration_us)
-            .push_bind(&e.error);
-    });
-    query.push(" ON CONFLICT (id) DO NOTHING");
-    query.build().execute(conn).await?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{EventRecord, Identity, IdentityKind, SessionRecord, StoreError, TokenRecord};
+use crate::{Identity, IdentityKind, SessionRecord, StoreError, TokenRecord};
 
 // Column lists are macros, not consts, so `concat!` can build `&'static str`
 // queries (sqlx only accepts static SQL without an explicit safety wrapper).
@@ -28,14 +28,7 @@ macro_rules! session_columns {
     };
 }
 
-macro_rules! event_columns {
-    () => {
-        "id, session_id, identity, connection, at, command, param_count, verdict, rows, bytes, \
-         duration_us, error"
-    };
-}
-
-pub(super) use {event_columns, identity_columns, session_columns, token_columns};
+pub(super) use {identity_columns, session_columns, token_columns};
 
 pub(super) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -48,7 +41,7 @@ pub(super) fn now_millis() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
-fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
     let ms: i64 = row.try_get(column)?;
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a valid timestamp")))
@@ -115,23 +108,6 @@ pub(super) fn session(row: &SqliteRow) -> Result<SessionRecord, StoreError> {
         commands: row.try_get("commands")?,
         rows: row.try_get("rows")?,
         bytes_to_client: row.try_get("bytes_to_client")?,
-    })
-}
-
-pub(super) fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
-    Ok(EventRecord {
-        id: row.try_get("id")?,
-        session_id: row.try_get("session_id")?,
-        identity: row.try_get("identity")?,
-        connection: row.try_get("connection")?,
-        at: time(row, "at")?,
-        command: row.try_get("command")?,
-        param_count: row.try_get("param_count")?,
-        verdict: row.try_get("verdict")?,
-        rows: row.try_get("rows")?,
-        bytes: row.try_get("bytes")?,
-        duration_us: row.try_get("duration_us")?,
-        error: row.try_get("error")?,
     })
 }
 

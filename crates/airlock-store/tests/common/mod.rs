@@ -47,8 +47,8 @@ pub fn start(id: &str, started_at_ms: i64) -> WriteOp {
     })
 }
 
-pub fn event(session: &str, n: usize) -> WriteOp {
-    WriteOp::Event(EventRecord {
+pub fn command_record(session: &str, n: usize) -> CommandRecord {
+    CommandRecord {
         id: format!("{session}-ev-{n:05}"),
         session_id: session.into(),
         identity: "alice".into(),
@@ -56,18 +56,44 @@ pub fn event(session: &str, n: usize) -> WriteOp {
         // Deliberately equal timestamps: order must come from insertion.
         at: at(1_700_000_000_000),
         command: format!("SELECT {n}"),
-        param_count: 0,
+        params: vec![Some(n.to_string()), None],
         verdict: "allow".into(),
+        rules: Vec::new(),
+    }
+}
+
+pub fn command(session: &str, n: usize) -> WriteOp {
+    WriteOp::Command(command_record(session, n))
+}
+
+pub fn outcome_record(session: &str, n: usize) -> OutcomeRecord {
+    OutcomeRecord {
+        event_id: format!("{session}-ev-{n:05}"),
+        session_id: session.into(),
+        identity: "alice".into(),
+        connection: "prod-db".into(),
+        at: at(1_700_000_000_001),
+        duration_us: 100,
         rows: 1,
         bytes: 10,
-        duration_us: 100,
         error: None,
-    })
+        preview: Some(Preview {
+            columns: vec!["n".into()],
+            rows: vec![vec![Some(n.to_string())]],
+            truncated: false,
+        }),
+    }
+}
+
+pub fn outcome(session: &str, n: usize) -> WriteOp {
+    WriteOp::Outcome(outcome_record(session, n))
 }
 
 pub fn end(session: &str, commands: i64) -> WriteOp {
     WriteOp::SessionEnd(SessionEnd {
         id: session.into(),
+        identity: "alice".into(),
+        connection: "prod-db".into(),
         ended_at: at(1_700_000_100_000),
         end_reason: "client closed".into(),
         commands,
@@ -142,5 +168,15 @@ impl<S: Store> Store for Faulty<S> {
     }
     async fn session_events(&self, session_id: &str) -> Result<Vec<EventRecord>, StoreError> {
         self.inner.session_events(session_id).await
+    }
+    async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
+        self.inner.verify_audit().await
+    }
+    async fn export_audit(
+        &self,
+        filter: &AuditFilter,
+        sink: &mut (dyn for<'l> FnMut(&'l AuditLine) -> std::io::Result<()> + Send),
+    ) -> Result<u64, StoreError> {
+        self.inner.export_audit(filter, sink).await
     }
 }

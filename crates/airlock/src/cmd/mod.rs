@@ -1,8 +1,10 @@
 //! One module per subcommand family.
 
+mod audit;
 mod identity;
 mod mask;
 mod policy;
+mod replay;
 mod serve;
 mod sessions;
 mod token;
@@ -20,6 +22,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(c) => sessions::run(config()?, c).await,
         Command::Policy(c) => policy::run(config()?, c).await,
         Command::Mask(c) => mask::run(config()?, c),
+        Command::Audit(c) => audit::run(config()?, c).await,
+        Command::Replay(args) => replay::run(config()?, args).await,
     }
 }
 

@@ -61,21 +61,28 @@ pub async fn run(config: Config, cmd: SessionsCmd) -> anyhow::Result<()> {
             );
             println!();
             for e in events {
-                let outcome = match &e.error {
-                    Some(err) => format!("error {err}"),
-                    None => format!("{} rows, {} bytes", e.rows, e.bytes),
+                let c = &e.command;
+                let (duration, outcome) = match &e.outcome {
+                    None => ("-".to_string(), "no outcome recorded".to_string()),
+                    Some(o) => (
+                        format!("{:.3}", o.duration_us as f64 / 1000.0),
+                        match &o.error {
+                            Some(err) => format!("error {err}"),
+                            None => format!("{} rows, {} bytes", o.rows, o.bytes),
+                        },
+                    ),
                 };
-                let params = if e.param_count > 0 {
-                    format!(" [{} params]", e.param_count)
-                } else {
+                let params = if c.params.is_empty() {
                     String::new()
+                } else {
+                    format!(" [{} params]", c.params.len())
                 };
                 println!(
-                    "{}  {:<6} {:>8.3} ms  {}{}\n    -> {}",
-                    e.at.format("%H:%M:%S%.3f"),
-                    e.verdict,
-                    e.duration_us as f64 / 1000.0,
-                    one_line(&e.command),
+                    "{}  {:<6} {:>8} ms  {}{}\n    -> {}",
+                    c.at.format("%H:%M:%S%.3f"),
+                    c.verdict,
+                    duration,
+                    one_line(&c.command),
                     params,
                     outcome
                 );

@@ -39,7 +39,11 @@ pub fn wait_for<T>(gw: &Gateway, what: &str, mut probe: impl FnMut() -> Option<T
     }
 }
 
-/// Every recorded event, with the session it belongs to.
+/// Every recorded event whose outcome is recorded too, with the session it
+/// belongs to. The command's record lands before the command runs and its
+/// outcome after, so a reader waits for both: each event comes back as one
+/// object with the outcome's fields (`rows`, `bytes`, `error`, `preview`,
+/// `duration_us`) beside the command's, and `param_count`.
 pub fn all_events(gw: &Gateway) -> Vec<(Value, Value)> {
     let mut out = Vec::new();
     for s in sessions(gw) {
@@ -47,11 +51,29 @@ pub fn all_events(gw: &Gateway) -> Vec<(Value, Value)> {
         let doc = show(gw, id);
         if let Some(events) = doc["events"].as_array() {
             for e in events {
-                out.push((doc["session"].clone(), e.clone()));
+                if let Some(event) = finished(e) {
+                    out.push((doc["session"].clone(), event));
+                }
             }
         }
     }
     out
+}
+
+/// One event with its outcome's fields merged in; `None` while it has none.
+pub fn finished(event: &Value) -> Option<Value> {
+    let Value::Object(outcome) = &event["outcome"] else {
+        return None;
+    };
+    let mut merged = event.clone();
+    if let Value::Object(m) = &mut merged {
+        for key in ["rows", "bytes", "error", "preview", "duration_us"] {
+            m.insert(key.into(), outcome.get(key).cloned().unwrap_or(Value::Null));
+        }
+        let params = event["params"].as_array().map_or(0, Vec::len);
+        m.insert("param_count".into(), Value::from(params));
+    }
+    Some(merged)
 }
 
 /// Waits for the events whose SQL text contains `needle` until there are at

@@ -1,0 +1,274 @@
+//! What the audit trail keeps of a command beyond its text: the values
+//! bound to its parameters and the first rows of its result, both as the
+//! client sent or received them, after masking.
+
+use airlock_store::Preview;
+
+use crate::wire::{Malformed, Reader};
+
+/// Longest parameter value kept whole; a longer one is cut, with its
+/// length noted, so one bulk upload does not bloat every recording.
+const MAX_PARAM_CHARS: usize = 1024;
+
+/// What stands in for the values of a statement that names a masked
+/// column: they may be exactly what the mask protects.
+pub const WITHHELD: &str = "<withheld: the statement names a masked column>";
+
+/// The values of a Bind, decoded for the record: text-format values as
+/// text (run through `scrub`), binary ones as `\x` and hex, NULL as
+/// `None`. A malformed value list yields what could be read: the server
+/// rejects such a Bind anyway.
+pub fn bind_params(
+    formats: &[u8],
+    count: usize,
+    values: &[u8],
+    scrub: impl Fn(&str) -> String,
+) -> Vec<Option<String>> {
+    let format_of = |i: usize| -> i16 {
+        let n = formats.len() / 2;
+        let at = match n {
+            0 => return 0,
+            1 => 0,
+            _ if i < n => i,
+            _ => return 0,
+        };
+        i16::from_be_bytes([formats[2 * at], formats[2 * at + 1]])
+    };
+    let mut r = Reader::new(values, "Bind");
+    let mut out = Vec::with_capacity(count.min(1024));
+    for i in 0..count {
+        let Ok(len) = r.i32() else { break };
+        if len < 0 {
+            out.push(None);
+            continue;
+        }
+        let Ok(bytes) = r.take(len as usize) else {
+            break;
+        };
+        out.push(Some(if format_of(i) == 1 {
+            hex(bytes)
+        } else {
+            cut(&scrub(&String::from_utf8_lossy(bytes)))
+        }));
+    }
+    out
+}
+
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(MAX_PARAM_CHARS) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let shown = &bytes[..bytes.len().min(MAX_PARAM_CHARS / 2)];
+    let mut s = String::with_capacity(2 + 2 * shown.len());
+    s.push_str("\\x");
+    for b in shown {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    if shown.len() < bytes.len() {
+        s.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    s
+}
+
+/// The first rows of a command's first result, collected as they pass.
+#[derive(Debug)]
+pub struct PreviewBuf {
+    preview: Preview,
+    formats: Vec<i16>,
+    max_rows: usize,
+    max_bytes: usize,
+    bytes: usize,
+    /// The first result is complete: later ones are not previewed.
+    closed: bool,
+}
+
+impl PreviewBuf {
+    pub fn new(max_rows: usize, max_bytes: usize) -> PreviewBuf {
+        PreviewBuf {
+            preview: Preview::default(),
+            formats: Vec::new(),
+            max_rows,
+            max_bytes,
+            bytes: 0,
+            closed: false,
+        }
+    }
+
+    /// A RowDescription of the rows to come (only the first counts).
+    pub fn describe(&mut self, body: &[u8]) {
+        if self.closed || !self.preview.columns.is_empty() || !self.preview.rows.is_empty() {
+            return;
+        }
+        if let Ok((names, formats)) = names_and_formats(body) {
+            self.preview.columns = names;
+            self.formats = formats;
+        }
+    }
+
+    /// A DataRow as the client received it.
+    pub fn row(&mut self, body: &[u8]) {
+        if self.closed {
+            return;
+        }
+        if self.preview.rows.len() >= self.max_rows || self.bytes >= self.max_bytes {
+            self.preview.truncated = true;
+            return;
+        }
+        let Ok(values) = row_values(body, &self.formats) else {
+            return;
+        };
+        let size: usize = values.iter().flatten().map(String::len).sum();
+        if self.bytes + size > self.max_bytes {
+            self.preview.truncated = true;
+            self.bytes = self.max_bytes;
+            return;
+        }
+        self.bytes += size;
+        self.preview.rows.push(values);
+    }
+
+    /// The first result ended (CommandComplete).
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    pub fn finish(self) -> Option<Preview> {
+        let empty = self.preview.columns.is_empty() && self.preview.rows.is_empty();
+        (!empty).then_some(self.preview)
+    }
+}
+
+fn names_and_formats(body: &[u8]) -> Result<(Vec<String>, Vec<i16>), Malformed> {
+    let mut r = Reader::new(body, "RowDescription");
+    let count = r.i16()?.max(0) as usize;
+    let mut names = Vec::with_capacity(count.min(1024));
+    let mut formats = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        names.push(r.cstr()?.to_string());
+        r.take(4 + 2 + 4 + 2 + 4)?;
+        formats.push(r.i16()?);
+    }
+    Ok((names, formats))
+}
+
+fn row_values(body: &[u8], formats: &[i16]) -> Result<Vec<Option<String>>, Malformed> {
+    let mut r = Reader::new(body, "DataRow");
+    let count = r.i16()?.max(0) as usize;
+    let mut values = Vec::with_capacity(count.min(1024));
+    for i in 0..count {
+        let len = r.i32()?;
+        if len < 0 {
+            values.push(None);
+            continue;
+        }
+        let bytes = r.take(len as usize)?;
+        values.push(Some(match formats.get(i) {
+            Some(1) => hex(bytes),
+            _ => String::from_utf8_lossy(bytes).into_owned(),
+        }));
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bind_values(values: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for v in values {
+            match v {
+                None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(b) => {
+                    out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    out.extend_from_slice(b);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn params_are_scrubbed_text_hex_or_null() {
+        let values = bind_values(&[Some(b"bob@example.com"), None, Some(&[0xde, 0xad])]);
+        // Formats: text, text, binary.
+        let formats = [0, 0, 0, 0, 0, 1];
+        let got = bind_params(&formats, 3, &values, |s| s.replace("bob", "***"));
+        assert_eq!(
+            got,
+            vec![
+                Some("***@example.com".to_string()),
+                None,
+                Some("\\xdead".to_string())
+            ]
+        );
+        // One format code applies to every parameter.
+        let got = bind_params(&[0, 1], 1, &bind_values(&[Some(b"A")]), |s| s.into());
+        assert_eq!(got, vec![Some("\\x41".to_string())]);
+        // Truncated input: what could be read, no panic.
+        let got = bind_params(&[], 2, &values[..6], |s| s.into());
+        assert!(got.is_empty());
+    }
+
+    #[test]
+    fn long_params_are_cut_with_their_length() {
+        let long = "x".repeat(5000);
+        let got = bind_params(&[], 1, &bind_values(&[Some(long.as_bytes())]), |s| s.into());
+        let kept = got[0].as_deref().unwrap_or_default();
+        assert!(kept.ends_with("… (5000 bytes)"), "{kept}");
+        assert!(kept.len() < 1100);
+    }
+
+    fn row_description(names: &[&str]) -> Vec<u8> {
+        let mut b = (names.len() as i16).to_be_bytes().to_vec();
+        for n in names {
+            b.extend_from_slice(n.as_bytes());
+            b.push(0);
+            b.extend_from_slice(&[0; 16]);
+            b.extend_from_slice(&0i16.to_be_bytes());
+        }
+        b
+    }
+
+    fn data_row(values: &[&str]) -> Vec<u8> {
+        let mut b = (values.len() as i16).to_be_bytes().to_vec();
+        b.extend_from_slice(&bind_values(
+            &values
+                .iter()
+                .map(|v| Some(v.as_bytes()))
+                .collect::<Vec<_>>(),
+        ));
+        b
+    }
+
+    #[test]
+    fn preview_keeps_the_first_rows_within_its_limits() {
+        let mut p = PreviewBuf::new(2, 1000);
+        p.describe(&row_description(&["id", "email"]));
+        for i in 0..5 {
+            p.row(&data_row(&[&i.to_string(), "<masked:email>"]));
+        }
+        p.close();
+        p.describe(&row_description(&["other"]));
+        p.row(&data_row(&["later result"]));
+        let got = p.finish().unwrap_or_default();
+        assert_eq!(got.columns, vec!["id", "email"]);
+        assert_eq!(got.rows.len(), 2);
+        assert_eq!(got.rows[1][1].as_deref(), Some("<masked:email>"));
+        assert!(got.truncated);
+
+        let mut p = PreviewBuf::new(20, 10);
+        p.row(&data_row(&["12345"]));
+        p.row(&data_row(&["678901"]));
+        let got = p.finish().unwrap_or_default();
+        assert_eq!(got.rows.len(), 1, "the byte budget ends the preview");
+        assert!(got.truncated);
+        assert!(PreviewBuf::new(20, 10).finish().is_none());
+    }
+}

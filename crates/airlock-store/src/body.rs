@@ -1,0 +1,160 @@
+//! The `body` of each kind of chain record: JSON of the fields a kind does
+//! not share with the others. It is serialised once, when written, and
+//! stored and hashed as that exact text; readers only ever parse it, so
+//! the field order below is fixed by what is already stored, not by what
+//! a later serde would produce.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AuditKind, Preview, StoreError, WriteOp};
+
+#[derive(Serialize)]
+struct CommandOut<'a> {
+    command: &'a str,
+    params: &'a [Option<String>],
+    verdict: &'a str,
+    rules: &'a [String],
+}
+
+#[derive(Serialize)]
+struct OutcomeOut<'a> {
+    event_id: &'a str,
+    duration_us: i64,
+    rows: i64,
+    bytes: i64,
+    error: Option<&'a str>,
+    preview: Option<&'a Preview>,
+}
+
+#[derive(Serialize)]
+struct SessionStartOut<'a> {
+    protocol: &'a str,
+    client_addr: &'a str,
+}
+
+#[derive(Serialize)]
+struct SessionEndOut<'a> {
+    end_reason: &'a str,
+    commands: i64,
+    rows: i64,
+    bytes_to_client: i64,
+}
+
+/// A command record's body as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CommandBody {
+    pub command: String,
+    pub params: Vec<Option<String>>,
+    pub verdict: String,
+    pub rules: Vec<String>,
+}
+
+/// An outcome record's body as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OutcomeBody {
+    pub event_id: String,
+    pub duration_us: i64,
+    pub rows: i64,
+    pub bytes: i64,
+    pub error: Option<String>,
+    pub preview: Option<Preview>,
+}
+
+/// Parses a stored body; `id` names the record in the error.
+pub(crate) fn parse<'de, T: Deserialize<'de>>(id: &str, body: &'de str) -> Result<T, StoreError> {
+    serde_json::from_str(body)
+        .map_err(|e| StoreError::Corrupt(format!("audit record {id}: body: {e}")))
+}
+
+/// A write op as a chain record, not yet linked into the chain.
+pub(crate) struct Entry<'a> {
+    pub kind: AuditKind,
+    pub id: String,
+    pub at: i64,
+    pub session: &'a str,
+    pub identity: &'a str,
+    pub connection: &'a str,
+    pub body: String,
+}
+
+/// The chain id of an op: unique across the log, which is what makes a
+/// retried batch detectable.
+pub(crate) fn record_id(op: &WriteOp) -> String {
+    match op {
+        WriteOp::SessionStart(s) => format!("{}/start", s.id),
+        WriteOp::Command(c) => c.id.clone(),
+        WriteOp::Outcome(o) => format!("{}/outcome", o.event_id),
+        WriteOp::SessionEnd(e) => format!("{}/end", e.id),
+    }
+}
+
+pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
+    let encoded = match op {
+        WriteOp::SessionStart(s) => serde_json::to_string(&SessionStartOut {
+            protocol: &s.protocol,
+            client_addr: &s.client_addr,
+        }),
+        WriteOp::Command(c) => serde_json::to_string(&CommandOut {
+            command: &c.command,
+            params: &c.params,
+            verdict: &c.verdict,
+            rules: &c.rules,
+        }),
+        WriteOp::Outcome(o) => serde_json::to_string(&OutcomeOut {
+            event_id: &o.event_id,
+            duration_us: o.duration_us,
+            rows: o.rows,
+            bytes: o.bytes,
+            error: o.error.as_deref(),
+            preview: o.preview.as_ref(),
+        }),
+        WriteOp::SessionEnd(e) => serde_json::to_string(&SessionEndOut {
+            end_reason: &e.end_reason,
+            commands: e.commands,
+            rows: e.rows,
+            bytes_to_client: e.bytes_to_client,
+        }),
+    };
+    let id = record_id(op);
+    let body = encoded
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode audit record {id}: {e}")))?;
+    let (kind, at, session, identity, connection) = match op {
+        WriteOp::SessionStart(s) => (
+            AuditKind::SessionStart,
+            s.started_at,
+            &s.id,
+            &s.identity,
+            &s.connection,
+        ),
+        WriteOp::Command(c) => (
+            AuditKind::Command,
+            c.at,
+            &c.session_id,
+            &c.identity,
+            &c.connection,
+        ),
+        WriteOp::Outcome(o) => (
+            AuditKind::Outcome,
+            o.at,
+            &o.session_id,
+            &o.identity,
+            &o.connection,
+        ),
+        WriteOp::SessionEnd(e) => (
+            AuditKind::SessionEnd,
+            e.ended_at,
+            &e.id,
+            &e.identity,
+            &e.connection,
+        ),
+    };
+    Ok(Entry {
+        kind,
+        id,
+        at: at.timestamp_millis(),
+        session,
+        identity,
+        connection,
+        body,
+    })
+}

@@ -1,0 +1,167 @@
+//! Reading the audit chain back: a session's commands with their outcomes,
+//! and the streamed export.
+//!
+//! An outcome's id is its command's id with `/outcome` appended, so the
+//! join goes through the unique index on `id`, one lookup per command.
+
+use futures_util::TryStreamExt;
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+use super::rows::{millis, time};
+use crate::body::{self, CommandBody, OutcomeBody};
+use crate::{
+    AuditFilter, AuditKind, AuditLine, AuditOutcome, CommandRecord, EventRecord, OutcomeRecord,
+    SessionDetail, StoreError,
+};
+
+pub(super) async fn session_events(
+    pool: &SqlitePool,
+    session_id: &str,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let found = sqlx::query(
+        "SELECT c.id, c.at, c.session_id, c.identity, c.connection, c.body, \
+         o.at AS o_at, o.session_id AS o_session_id, o.identity AS o_identity, \
+         o.connection AS o_connection, o.body AS o_body \
+         FROM audit_log c LEFT JOIN audit_log o \
+         ON o.id = c.id || '/outcome' AND o.kind = 'outcome' \
+         WHERE c.session_id = ? AND c.kind = 'command' ORDER BY c.seq",
+    )
+    .bind(session_id)
+    .fetch_all(pool)
+    .await?;
+    found.iter().map(event).collect()
+}
+
+fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let body: String = row.try_get("body")?;
+    let c: CommandBody = body::parse(&id, &body)?;
+    let outcome = match row.try_get::<Option<String>, _>("o_body")? {
+        None => None,
+        Some(o_body) => {
+            let o: OutcomeBody = body::parse(&format!("{id}/outcome"), &o_body)?;
+            Some(OutcomeRecord {
+                event_id: o.event_id,
+                session_id: row.try_get("o_session_id")?,
+                identity: row.try_get("o_identity")?,
+                connection: row.try_get("o_connection")?,
+                at: time(row, "o_at")?,
+                duration_us: o.duration_us,
+                rows: o.rows,
+                bytes: o.bytes,
+                error: o.error,
+                preview: o.preview,
+            })
+        }
+    };
+    Ok(EventRecord {
+        command: CommandRecord {
+            session_id: row.try_get("session_id")?,
+            identity: row.try_get("identity")?,
+            connection: row.try_get("connection")?,
+            at: time(row, "at")?,
+            command: c.command,
+            params: c.params,
+            verdict: c.verdict,
+            rules: c.rules,
+            id,
+        },
+        outcome,
+    })
+}
+
+/// Streams every record but outcomes in seq order, each command joined
+/// with its outcome. Rows come one at a time from the cursor (sqlx bounds
+/// the queue between SQLite's thread and this task), so memory does not
+/// grow with the log. Returns how many lines reached the sink.
+pub(super) async fn export(
+    pool: &SqlitePool,
+    filter: &AuditFilter,
+    sink: &mut (dyn for<'l> FnMut(&'l AuditLine) -> std::io::Result<()> + Send),
+) -> Result<u64, StoreError> {
+    let mut rows = sqlx::query(
+        "SELECT c.seq, c.kind, c.id, c.at, c.session_id, c.identity, c.connection, c.body, \
+         c.prev_hash, c.hash, o.seq AS o_seq, o.at AS o_at, o.body AS o_body, \
+         o.prev_hash AS o_prev_hash, o.hash AS o_hash \
+         FROM audit_log c LEFT JOIN audit_log o \
+         ON c.kind = 'command' AND o.id = c.id || '/outcome' AND o.kind = 'outcome' \
+         WHERE c.kind <> 'outcome' \
+         AND (?1 IS NULL OR c.at >= ?1) AND (?2 IS NULL OR c.at < ?2) \
+         AND (?3 IS NULL OR c.identity = ?3) AND (?4 IS NULL OR c.connection = ?4) \
+         ORDER BY c.seq",
+    )
+    .bind(filter.since.map(millis))
+    .bind(filter.until.map(millis))
+    .bind(filter.identity.as_deref())
+    .bind(filter.connection.as_deref())
+    .fetch(pool);
+    let mut lines = 0;
+    while let Some(row) = rows.try_next().await? {
+        sink(&line(&row)?).map_err(StoreError::Output)?;
+        lines += 1;
+    }
+    Ok(lines)
+}
+
+fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
+    let id: String = row.try_get("id")?;
+    let kind_text: String = row.try_get("kind")?;
+    let kind = AuditKind::parse(&kind_text).ok_or_else(|| {
+        StoreError::Corrupt(format!("audit record {id}: unknown kind {kind_text:?}"))
+    })?;
+    let body_text: String = row.try_get("body")?;
+    let mut line = AuditLine {
+        kind,
+        seq: row.try_get("seq")?,
+        at: time(row, "at")?,
+        session: row.try_get("session_id")?,
+        identity: row.try_get("identity")?,
+        connection: row.try_get("connection")?,
+        command: None,
+        params: None,
+        verdict: None,
+        rules: None,
+        reviewers: None,
+        outcome: None,
+        detail: None,
+        prev_hash: hex::encode(row.try_get::<&[u8], _>("prev_hash")?),
+        hash: hex::encode(row.try_get::<&[u8], _>("hash")?),
+        id,
+    };
+    match kind {
+        AuditKind::Command => {
+            let c: CommandBody = body::parse(&line.id, &body_text)?;
+            line.command = Some(c.command);
+            line.params = Some(c.params);
+            line.verdict = Some(c.verdict);
+            line.rules = Some(c.rules);
+            line.reviewers = Some(Vec::new());
+            line.outcome = outcome(row, &line.id)?;
+        }
+        AuditKind::SessionStart | AuditKind::SessionEnd => {
+            line.detail = Some(body::parse::<SessionDetail>(&line.id, &body_text)?);
+        }
+        // Excluded by the query: outcomes travel inside their command's line.
+        AuditKind::Outcome => {}
+    }
+    Ok(line)
+}
+
+fn outcome(row: &SqliteRow, id: &str) -> Result<Option<AuditOutcome>, StoreError> {
+    let Some(body_text) = row.try_get::<Option<String>, _>("o_body")? else {
+        return Ok(None);
+    };
+    let o: OutcomeBody = body::parse(&format!("{id}/outcome"), &body_text)?;
+    Ok(Some(AuditOutcome {
+        seq: row.try_get("o_seq")?,
+        at: time(row, "o_at")?,
+        duration_us: o.duration_us,
+        rows: o.rows,
+        bytes: o.bytes,
+        error: o.error,
+        preview: o.preview,
+        prev_hash: hex::encode(row.try_get::<&[u8], _>("o_prev_hash")?),
+        hash: hex::encode(row.try_get::<&[u8], _>("o_hash")?),
+    }))
+}
