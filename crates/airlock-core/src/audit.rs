@@ -1,6 +1,9 @@
 //! How commands are recorded: the `audit:` section of the configuration
 //! and its per-connection override (docs/audit.md).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::Deserialize;
 
 /// When a command's record must be in the store relative to the command
@@ -45,6 +48,71 @@ pub struct AuditConfig {
     /// Bytes of row data kept with each outcome, at most.
     #[serde(default = "default_preview_bytes")]
     pub preview_bytes: u32,
+    /// Where records go as they are written, besides the store.
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+    /// An Ed25519 private key (PKCS#8 PEM) that signs periodic checkpoints
+    /// of the chain's tip. Without one, no checkpoints are written.
+    #[serde(default)]
+    pub signing_key: Option<PathBuf>,
+    /// How often a checkpoint is signed (when records were added since).
+    #[serde(
+        default = "default_checkpoint_interval",
+        with = "crate::config::humantime_serde"
+    )]
+    pub checkpoint_interval: Duration,
+    /// Records older than this are pruned in the background, behind a
+    /// checkpoint that anchors what remains. `None`: kept for ever.
+    #[serde(default, with = "crate::config::humantime_serde_opt")]
+    pub retention: Option<Duration>,
+}
+
+/// One continuous destination for audit records (`audit.sinks`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SinkConfig {
+    /// JSON lines appended to a file, rotated by size.
+    File {
+        path: PathBuf,
+        /// Rotate when the file would grow past this.
+        #[serde(default = "default_file_max_bytes")]
+        max_bytes: u64,
+        /// Rotated files kept (`audit.jsonl.1` … `.N`).
+        #[serde(default = "default_file_keep")]
+        keep: u32,
+    },
+    /// Batches of records POSTed as JSON, retried until accepted.
+    Webhook {
+        url: String,
+        /// Most records per request.
+        #[serde(default = "default_webhook_batch")]
+        batch: u32,
+        /// Longest a record waits for its batch to fill.
+        #[serde(
+            default = "default_webhook_interval",
+            with = "crate::config::humantime_serde"
+        )]
+        interval: Duration,
+        /// Environment variable holding an `Authorization` header value.
+        #[serde(default)]
+        authorization_env: Option<String>,
+    },
+}
+
+fn default_checkpoint_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_file_max_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+fn default_file_keep() -> u32 {
+    10
+}
+fn default_webhook_batch() -> u32 {
+    500
+}
+fn default_webhook_interval() -> Duration {
+    Duration::from_secs(1)
 }
 
 impl Default for AuditConfig {
@@ -54,6 +122,10 @@ impl Default for AuditConfig {
             fsync: default_fsync(),
             preview_rows: default_preview_rows(),
             preview_bytes: default_preview_bytes(),
+            sinks: Vec::new(),
+            signing_key: None,
+            checkpoint_interval: default_checkpoint_interval(),
+            retention: None,
         }
     }
 }

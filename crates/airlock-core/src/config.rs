@@ -238,7 +238,7 @@ fn default_max_statement_bytes() -> u32 {
     1024 * 1024
 }
 
-mod humantime_serde {
+pub(crate) mod humantime_serde {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 
@@ -246,6 +246,20 @@ mod humantime_serde {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("{e} (write e.g. 10s, 5m)")))
+    }
+}
+
+pub(crate) mod humantime_serde_opt {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(text) => humantime::parse_duration(&text)
+                .map(Some)
+                .map_err(|e| serde::de::Error::custom(format!("{e} (write e.g. 400d, 90d)"))),
+        }
     }
 }
 
@@ -441,6 +455,14 @@ impl Config {
         fix(&mut self.data_dir);
         if let Some(p) = &mut self.masking.hash_key_file {
             fix(p);
+        }
+        if let Some(p) = &mut self.audit.signing_key {
+            fix(p);
+        }
+        for sink in &mut self.audit.sinks {
+            if let crate::audit::SinkConfig::File { path, .. } = sink {
+                fix(path);
+            }
         }
         if let Some(tls) = &mut self.tls {
             fix(&mut tls.cert_file);
