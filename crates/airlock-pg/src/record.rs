@@ -15,8 +15,8 @@ const MAX_PARAM_CHARS: usize = 1024;
 pub const WITHHELD: &str = "<withheld: the statement names a masked column>";
 
 /// The values of a Bind, decoded for the record: text-format values as
-/// text (run through `scrub`), binary ones as `\x` and hex, NULL as
-/// `None`. A malformed value list yields what could be read: the server
+/// text (run through `scrub`), binary ones as [`binary_value`] shows them,
+/// NULL as `None`. A malformed value list yields what could be read: the server
 /// rejects such a Bind anyway.
 pub fn bind_params(
     formats: &[u8],
@@ -46,12 +46,36 @@ pub fn bind_params(
             break;
         };
         out.push(Some(if format_of(i) == 1 {
-            hex(bytes)
+            binary_value(bytes, &scrub)
         } else {
             cut(&scrub(&String::from_utf8_lossy(bytes)))
         }));
     }
     out
+}
+
+/// A binary-format value as a recording shows it. Its type is not known
+/// here, and a driver sends text in binary format as its plain bytes
+/// (tokio-postgres does), so hex alone would carry a secret past the
+/// masker: printable UTF-8 is shown, and scrubbed, as text; anything else
+/// as `\x` and hex, unless a detector finds something in it, and then not
+/// at all.
+pub fn binary_value(bytes: &[u8], scrub: &impl Fn(&str) -> String) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return cut(&scrub(text));
+    }
+    let lossy = String::from_utf8_lossy(bytes);
+    if scrub(&lossy) != lossy {
+        return format!(
+            "<binary value withheld: {} bytes, a detector matched in it>",
+            bytes.len()
+        );
+    }
+    hex(bytes)
 }
 
 fn cut(text: &str) -> String {
@@ -76,10 +100,20 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// A previewed value as it arrived: rendered only when the preview is
+/// recorded, with the masking policy at hand.
+#[derive(Debug)]
+enum Raw {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
 /// The first rows of a command's first result, collected as they pass.
 #[derive(Debug)]
 pub struct PreviewBuf {
-    preview: Preview,
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<Raw>>>,
+    truncated: bool,
     formats: Vec<i16>,
     max_rows: usize,
     max_bytes: usize,
@@ -91,7 +125,9 @@ pub struct PreviewBuf {
 impl PreviewBuf {
     pub fn new(max_rows: usize, max_bytes: usize) -> PreviewBuf {
         PreviewBuf {
-            preview: Preview::default(),
+            columns: Vec::new(),
+            rows: Vec::new(),
+            truncated: false,
             formats: Vec::new(),
             max_rows,
             max_bytes,
@@ -102,11 +138,11 @@ impl PreviewBuf {
 
     /// A RowDescription of the rows to come (only the first counts).
     pub fn describe(&mut self, body: &[u8]) {
-        if self.closed || !self.preview.columns.is_empty() || !self.preview.rows.is_empty() {
+        if self.closed || !self.columns.is_empty() || !self.rows.is_empty() {
             return;
         }
         if let Ok((names, formats)) = names_and_formats(body) {
-            self.preview.columns = names;
+            self.columns = names;
             self.formats = formats;
         }
     }
@@ -116,21 +152,28 @@ impl PreviewBuf {
         if self.closed {
             return;
         }
-        if self.preview.rows.len() >= self.max_rows || self.bytes >= self.max_bytes {
-            self.preview.truncated = true;
+        if self.rows.len() >= self.max_rows || self.bytes >= self.max_bytes {
+            self.truncated = true;
             return;
         }
         let Ok(values) = row_values(body, &self.formats) else {
             return;
         };
-        let size: usize = values.iter().flatten().map(String::len).sum();
+        let size: usize = values
+            .iter()
+            .flatten()
+            .map(|v| match v {
+                Raw::Text(t) => t.len(),
+                Raw::Binary(b) => b.len(),
+            })
+            .sum();
         if self.bytes + size > self.max_bytes {
-            self.preview.truncated = true;
+            self.truncated = true;
             self.bytes = self.max_bytes;
             return;
         }
         self.bytes += size;
-        self.preview.rows.push(values);
+        self.rows.push(values);
     }
 
     /// The first result ended (CommandComplete).
@@ -138,9 +181,32 @@ impl PreviewBuf {
         self.closed = true;
     }
 
-    pub fn finish(self) -> Option<Preview> {
-        let empty = self.preview.columns.is_empty() && self.preview.rows.is_empty();
-        (!empty).then_some(self.preview)
+    /// The preview as recorded: `scrub` masks what the client may have
+    /// received unmasked (a value in binary format, which only text-like
+    /// types are scanned in).
+    pub fn finish(self, scrub: impl Fn(&str) -> String) -> Option<Preview> {
+        if self.columns.is_empty() && self.rows.is_empty() {
+            return None;
+        }
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|v| {
+                        v.map(|v| match v {
+                            Raw::Text(t) => t,
+                            Raw::Binary(b) => binary_value(&b, &scrub),
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        Some(Preview {
+            columns: self.columns,
+            rows,
+            truncated: self.truncated,
+        })
     }
 }
 
@@ -157,7 +223,7 @@ fn names_and_formats(body: &[u8]) -> Result<(Vec<String>, Vec<i16>), Malformed> 
     Ok((names, formats))
 }
 
-fn row_values(body: &[u8], formats: &[i16]) -> Result<Vec<Option<String>>, Malformed> {
+fn row_values(body: &[u8], formats: &[i16]) -> Result<Vec<Option<Raw>>, Malformed> {
     let mut r = Reader::new(body, "DataRow");
     let count = r.i16()?.max(0) as usize;
     let mut values = Vec::with_capacity(count.min(1024));
@@ -169,8 +235,8 @@ fn row_values(body: &[u8], formats: &[i16]) -> Result<Vec<Option<String>>, Malfo
         }
         let bytes = r.take(len as usize)?;
         values.push(Some(match formats.get(i) {
-            Some(1) => hex(bytes),
-            _ => String::from_utf8_lossy(bytes).into_owned(),
+            Some(1) => Raw::Binary(bytes.to_vec()),
+            _ => Raw::Text(String::from_utf8_lossy(bytes).into_owned()),
         }));
     }
     Ok(values)
@@ -196,7 +262,7 @@ mod tests {
 
     #[test]
     fn params_are_scrubbed_text_hex_or_null() {
-        let values = bind_values(&[Some(b"bob@example.com"), None, Some(&[0xde, 0xad])]);
+        let values = bind_values(&[Some(b"bob@example.com"), None, Some(&[0xff, 0xfe])]);
         // Formats: text, text, binary.
         let formats = [0, 0, 0, 0, 0, 1];
         let got = bind_params(&formats, 3, &values, |s| s.replace("bob", "***"));
@@ -205,12 +271,29 @@ mod tests {
             vec![
                 Some("***@example.com".to_string()),
                 None,
-                Some("\\xdead".to_string())
+                Some("\\xfffe".to_string())
             ]
         );
-        // One format code applies to every parameter.
-        let got = bind_params(&[0, 1], 1, &bind_values(&[Some(b"A")]), |s| s.into());
-        assert_eq!(got, vec![Some("\\x41".to_string())]);
+        // One format code applies to every parameter; text sent in binary
+        // format (as tokio-postgres does) is scrubbed like text.
+        let got = bind_params(&[0, 1], 1, &bind_values(&[Some(b"bob@x")]), |s| {
+            s.replace("bob", "***")
+        });
+        assert_eq!(got, vec![Some("***@x".to_string())]);
+        // Binary that is not text: hex, unless a detector matches in it.
+        let int = 7i32.to_be_bytes();
+        let got = bind_params(&[0, 1], 1, &bind_values(&[Some(&int)]), |s| s.into());
+        assert_eq!(got, vec![Some("\\x00000007".to_string())]);
+        let mut blob = vec![0u8, 1];
+        blob.extend_from_slice(b"bob@x");
+        let got = bind_params(&[0, 1], 1, &bind_values(&[Some(&blob)]), |s| {
+            s.replace("bob", "***")
+        });
+        let shown = got[0].as_deref().unwrap_or_default();
+        assert!(
+            shown.starts_with("<binary value withheld: 7 bytes"),
+            "{shown}"
+        );
         // Truncated input: what could be read, no panic.
         let got = bind_params(&[], 2, &values[..6], |s| s.into());
         assert!(got.is_empty());
@@ -257,7 +340,7 @@ mod tests {
         p.close();
         p.describe(&row_description(&["other"]));
         p.row(&data_row(&["later result"]));
-        let got = p.finish().unwrap_or_default();
+        let got = p.finish(|s| s.into()).unwrap_or_default();
         assert_eq!(got.columns, vec!["id", "email"]);
         assert_eq!(got.rows.len(), 2);
         assert_eq!(got.rows[1][1].as_deref(), Some("<masked:email>"));
@@ -266,9 +349,9 @@ mod tests {
         let mut p = PreviewBuf::new(20, 10);
         p.row(&data_row(&["12345"]));
         p.row(&data_row(&["678901"]));
-        let got = p.finish().unwrap_or_default();
+        let got = p.finish(|s| s.into()).unwrap_or_default();
         assert_eq!(got.rows.len(), 1, "the byte budget ends the preview");
         assert!(got.truncated);
-        assert!(PreviewBuf::new(20, 10).finish().is_none());
+        assert!(PreviewBuf::new(20, 10).finish(|s| s.into()).is_none());
     }
 }

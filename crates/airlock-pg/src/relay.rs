@@ -776,7 +776,10 @@ impl<'a> Relay<'a> {
                 rows: cmd.rows(),
                 bytes: cmd.bytes,
                 error: cmd.error.as_deref().map(|e| policy.scrub(e).into_owned()),
-                preview: cmd.preview.take().and_then(|p| p.finish()),
+                preview: cmd
+                    .preview
+                    .take()
+                    .and_then(|p| p.finish(|v| policy.scrub(v).into_owned())),
             }));
         }
         // One message for everything this read finished: one wake-up of

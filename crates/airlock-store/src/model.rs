@@ -182,7 +182,8 @@ pub struct OutcomeRecord {
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Preview {
     pub columns: Vec<String>,
-    /// Values as text; binary-format values as `\x` and hex.
+    /// Values as text. Binary-format values that are printable text are
+    /// shown (and masked) as text, others as `\x` and hex.
     pub rows: Vec<Vec<Option<String>>>,
     /// More rows (or bytes) came than the preview keeps.
     pub truncated: bool,

@@ -285,3 +285,57 @@ fn recorded_text(gw: &Gateway, text: &str) -> bool {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .any(|v| v["command"] == text)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_carry_a_masked_preview_and_parameters_are_recorded_masked() {
+    let db = TempDb::new("preview");
+    let (gw, token) = gateway(&db, "");
+    let client = connect_ok(&gw, "alice", "app", &token).await;
+    client
+        .batch_execute("select 'bob@example.com' as email, n from generate_series(1, 30) n")
+        .await
+        .expect("simple query");
+    let rows = client
+        .query(
+            "select $1::text as who, 7 as seven",
+            &[&"carol@example.com"],
+        )
+        .await
+        .expect("extended query");
+    assert_eq!(rows.len(), 1);
+
+    let (_, simple) = common::record::wait_for_event(&gw, "generate_series(1, 30)");
+    let preview = &simple["preview"];
+    assert_eq!(
+        preview["columns"],
+        serde_json::json!(["email", "n"]),
+        "{simple}"
+    );
+    let kept = preview["rows"].as_array().map_or(0, Vec::len);
+    assert_eq!(kept, 20, "the default keeps 20 rows: {preview}");
+    assert_eq!(preview["truncated"], true);
+    assert_eq!(
+        preview["rows"][0],
+        serde_json::json!(["<masked:email>", "1"])
+    );
+    assert_eq!(simple["rows"], 30);
+
+    let (_, extended) = common::record::wait_for_event(&gw, "select $1::text as who");
+    assert_eq!(
+        extended["params"],
+        serde_json::json!(["<masked:email>"]),
+        "{extended}"
+    );
+    assert_eq!(
+        extended["preview"]["rows"],
+        // tokio-postgres asks for binary results: the int4 is its bytes.
+        serde_json::json!([["<masked:email>", "\\x00000007"]]),
+        "{extended}"
+    );
+    let log = gw.logs();
+    for secret in ["bob@example.com", "carol@example.com"] {
+        let export = gw.cli_ok(&["audit", "export", "--format", "jsonl"]);
+        assert!(!export.contains(secret), "{secret} is in the audit export");
+        assert!(!log.contains(secret), "{secret} is in the gateway log");
+    }
+}
