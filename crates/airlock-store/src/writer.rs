@@ -175,17 +175,8 @@ async fn run(
     let mut acks = Vec::new();
     // Waits for one message, then takes whatever else is already queued.
     while rx.recv_many(&mut msgs, max_batch).await > 0 {
-        let waited_on = msgs
-            .iter()
-            .any(|m| matches!(m, Msg::Flush(_) | Msg::Durable(..)));
-        if !waited_on && msgs.len() < max_batch && !linger.is_zero() {
-            tokio::time::sleep(linger).await;
-            while msgs.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(m) => msgs.push(m),
-                    Err(_) => break,
-                }
-            }
+        if !msgs.iter().any(waited_on) && !linger.is_zero() {
+            linger_for_more(&mut rx, &mut msgs, max_batch, linger).await;
         }
         for msg in msgs.drain(..) {
             match msg {
@@ -203,6 +194,43 @@ async fn run(
         for done in flushes.drain(..) {
             // The flusher may have given up waiting; nothing to do then.
             let _ = done.send(());
+        }
+    }
+}
+
+/// Someone waits for this message's commit: the batch holding it must not
+/// linger.
+fn waited_on(msg: &Msg) -> bool {
+    matches!(msg, Msg::Flush(_) | Msg::Durable(..))
+}
+
+/// Lets more messages join the batch for up to `linger`, but stops as soon
+/// as one arrives that someone waits for: a durable command must not sit
+/// out the linger of the outcomes queued before it.
+async fn linger_for_more(
+    rx: &mut mpsc::Receiver<Msg>,
+    msgs: &mut Vec<Msg>,
+    max_batch: usize,
+    linger: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + linger;
+    while msgs.len() < max_batch {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(msg)) => {
+                let stop = waited_on(&msg);
+                msgs.push(msg);
+                if stop {
+                    break;
+                }
+            }
+            // The linger is over, or every sender is gone.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    while msgs.len() < max_batch {
+        match rx.try_recv() {
+            Ok(m) => msgs.push(m),
+            Err(_) => break,
         }
     }
 }
