@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::Preview;
+use crate::checkpoint::{Checkpoint, CheckpointBody, CheckpointFault, CheckpointRef};
 
 /// The kind of a chain record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,6 +20,9 @@ pub enum AuditKind {
     Outcome,
     #[serde(rename = "session.end")]
     SessionEnd,
+    /// A checkpoint or a retention anchor (`docs/audit.md`, "Checkpoints").
+    #[serde(rename = "checkpoint")]
+    Checkpoint,
 }
 
 impl AuditKind {
@@ -28,6 +32,7 @@ impl AuditKind {
             AuditKind::Command => "command",
             AuditKind::Outcome => "outcome",
             AuditKind::SessionEnd => "session.end",
+            AuditKind::Checkpoint => "checkpoint",
         }
     }
 
@@ -37,6 +42,7 @@ impl AuditKind {
             "command" => Some(AuditKind::Command),
             "outcome" => Some(AuditKind::Outcome),
             "session.end" => Some(AuditKind::SessionEnd),
+            "checkpoint" => Some(AuditKind::Checkpoint),
             _ => None,
         }
     }
@@ -80,7 +86,7 @@ pub struct AuditLine {
     /// `None` for a command whose outcome was never recorded, and for
     /// session records.
     pub outcome: Option<AuditOutcome>,
-    /// Session records only: the fields of their body.
+    /// Session and checkpoint records only: the fields of their body.
     pub detail: Option<SessionDetail>,
     /// Hex of the chain link and the record's own hash.
     pub prev_hash: String,
@@ -116,6 +122,7 @@ pub enum SessionDetail {
         rows: i64,
         bytes_to_client: i64,
     },
+    Checkpoint(CheckpointBody),
 }
 
 /// Exports name instants to the millisecond the store keeps, always with
@@ -187,26 +194,61 @@ pub enum AuditProblem {
         links_to: AuditRef,
         predecessor: Option<AuditRef>,
     },
+    /// The first record after the anchor links to `prev_hash`, not to the
+    /// `anchor_hash` the anchor vouches for (both hex).
+    AnchorLink {
+        record: AuditRef,
+        prev_hash: String,
+        anchor: CheckpointRef,
+        anchor_hash: String,
+    },
+    /// The log ends at `ends_at`, before the record `checkpoint` vouches
+    /// for or before the checkpoint's own record.
+    Truncated {
+        ends_at: i64,
+        checkpoint: CheckpointRef,
+    },
+    /// A checkpoint that does not check out.
+    Checkpoint {
+        checkpoint: CheckpointRef,
+        fault: CheckpointFault,
+    },
+    /// A row of the checkpoint table whose columns do not parse.
+    CheckpointRow { record_seq: i64, why: String },
 }
 
 impl AuditProblem {
-    /// `missing`, `altered` or `reordered`.
+    /// `missing`, `altered`, `reordered`, `truncated`, `forged` or
+    /// `rewritten`.
     pub fn kind(&self) -> &'static str {
         match self {
-            AuditProblem::Gap { .. } | AuditProblem::UnknownLink { .. } => "missing",
-            AuditProblem::Altered { .. } => "altered",
+            AuditProblem::Gap { .. }
+            | AuditProblem::UnknownLink { .. }
+            | AuditProblem::AnchorLink { .. } => "missing",
+            AuditProblem::Altered { .. } | AuditProblem::CheckpointRow { .. } => "altered",
             AuditProblem::Reordered { .. } => "reordered",
+            AuditProblem::Truncated { .. } => "truncated",
+            AuditProblem::Checkpoint { fault, .. } => fault.kind(),
         }
     }
 
-    /// Where the problem is: the first absent seq of a gap, otherwise the
-    /// record that does not check out.
+    /// Where the problem is: the first absent seq of a gap or a
+    /// truncation, the record a checkpoint's hash disagrees with, otherwise
+    /// the record (or checkpoint record) that does not check out.
     pub fn seq(&self) -> i64 {
         match self {
             AuditProblem::Gap { first, .. } => *first,
             AuditProblem::UnknownLink { record, .. }
             | AuditProblem::Altered { record, .. }
-            | AuditProblem::Reordered { record, .. } => record.seq,
+            | AuditProblem::Reordered { record, .. }
+            | AuditProblem::AnchorLink { record, .. } => record.seq,
+            AuditProblem::Truncated { ends_at, .. } => ends_at + 1,
+            AuditProblem::Checkpoint {
+                checkpoint,
+                fault: CheckpointFault::HashMismatch { .. },
+            } => checkpoint.seq,
+            AuditProblem::Checkpoint { checkpoint, .. } => checkpoint.record_seq,
+            AuditProblem::CheckpointRow { record_seq, .. } => *record_seq,
         }
     }
 }
@@ -242,6 +284,87 @@ impl fmt::Display for AuditProblem {
                     None => write!(f, "the start of the log"),
                 }
             }
+            AuditProblem::AnchorLink {
+                record,
+                prev_hash,
+                anchor,
+                anchor_hash,
+            } => write!(
+                f,
+                "missing before {record}: it links to hash {prev_hash}, but the {anchor} \
+                 vouches for hash {anchor_hash} at seq {}; records after the anchor were \
+                 removed, or replaced along with their hashes",
+                anchor.seq
+            ),
+            AuditProblem::Truncated {
+                ends_at,
+                checkpoint,
+            } if checkpoint.seq > *ends_at => write!(
+                f,
+                "truncated: the log ends at seq {ends_at} but {checkpoint} vouches for seq {}",
+                checkpoint.seq
+            ),
+            AuditProblem::Truncated {
+                ends_at,
+                checkpoint,
+            } => write!(
+                f,
+                "truncated: the log ends at seq {ends_at} but {checkpoint} is not in it"
+            ),
+            AuditProblem::Checkpoint { checkpoint, fault } => {
+                checkpoint_fault(f, checkpoint, fault)
+            }
+            AuditProblem::CheckpointRow { record_seq, why } => write!(
+                f,
+                "altered: the checkpoint recorded at seq {record_seq} cannot be read from \
+                 the checkpoint table: {why}"
+            ),
         }
     }
+}
+
+fn checkpoint_fault(
+    f: &mut fmt::Formatter<'_>,
+    c: &CheckpointRef,
+    fault: &CheckpointFault,
+) -> fmt::Result {
+    match fault {
+        CheckpointFault::BadSignature { key } => write!(
+            f,
+            "forged: {c}: its signature does not verify with its public key {key}"
+        ),
+        CheckpointFault::UntrustedKey { key } => write!(
+            f,
+            "forged: {c} is signed by key {key}, which is not a trusted key"
+        ),
+        CheckpointFault::Unsigned => write!(
+            f,
+            "forged: {c} has no signature, and only signed ones are accepted here"
+        ),
+        CheckpointFault::HashMismatch { vouched, found } => write!(
+            f,
+            "rewritten at seq {}: {c} vouches for hash {vouched}, but the record at seq {} \
+             has hash {found}; the log up to it was rewritten since it was signed",
+            c.seq, c.seq
+        ),
+        CheckpointFault::RecordMismatch => {
+            write!(f, "altered: {c} differs from its own record in the chain")
+        }
+    }
+}
+
+/// Everything `airlock audit verify` checks: the chain from its anchor,
+/// and every checkpoint against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub verification: AuditVerification,
+    /// Where the walk started: the records up to its seq were pruned.
+    pub anchor: Option<Checkpoint>,
+    /// Checkpoints of the checkpoint table that checked out, and the one
+    /// vouching for the highest seq.
+    pub checkpoints: u64,
+    pub latest: Option<Checkpoint>,
+    /// The whole chain was walked and links up; a `Broken` verdict then
+    /// comes from a checkpoint that disagrees with it.
+    pub chain_intact: bool,
 }

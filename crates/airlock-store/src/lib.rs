@@ -11,16 +11,24 @@
 mod audit;
 mod body;
 mod chain;
+mod checkpoint;
 mod error;
 mod model;
+mod record_line;
+mod signing;
 mod sqlite;
 pub mod writer;
 
 use async_trait::async_trait;
 
 pub use audit::*;
+pub use checkpoint::{
+    Checkpoint, CheckpointBody, CheckpointFault, CheckpointPurpose, CheckpointRef, Signed,
+};
 pub use error::StoreError;
 pub use model::*;
+pub use record_line::AuditRecordLine;
+pub use signing::{CheckpointKey, KeyError, PublicKey};
 pub use sqlite::SqliteStore;
 
 /// The persistence boundary. Implementations must be cheap to share
@@ -64,8 +72,10 @@ pub trait Store: Send + Sync + 'static {
     /// The session's commands in the order they were recorded, each with
     /// its outcome when one was recorded.
     async fn session_events(&self, session_id: &str) -> Result<Vec<EventRecord>, StoreError>;
-    /// Walks the whole chain and reports the first record that does not
-    /// check out. A damaged log is a `Broken` verdict, not an error.
+    /// Walks the whole chain (from its retention anchor, if pruned) and
+    /// the checkpoints, signed by any key, and reports the first thing that
+    /// does not check out. A damaged log is a `Broken` verdict, not an
+    /// error.
     async fn verify_audit(&self) -> Result<AuditVerification, StoreError>;
     /// Streams session records and commands (each joined with its outcome)
     /// in chain order to `sink`, one line at a time; returns how many
@@ -78,4 +88,58 @@ pub trait Store: Send + Sync + 'static {
         filter: &AuditFilter,
         sink: &mut (dyn for<'l> FnMut(&'l AuditLine) -> std::io::Result<()> + Send),
     ) -> Result<u64, StoreError>;
+
+    // --- audit sinks ------------------------------------------------------
+    /// Up to `limit` chain records with a seq above `after_seq`, in seq
+    /// order, one per record of any kind, each as stored (body verbatim).
+    /// Sinks tail the log with it instead of being fed by the data path.
+    async fn audit_records_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecordLine>, StoreError>;
+    /// The seq of the last record the sink `name` delivered; 0 for a sink
+    /// never seen, so a new sink starts from the beginning of the log.
+    async fn sink_cursor(&self, name: &str) -> Result<i64, StoreError>;
+    async fn set_sink_cursor(&self, name: &str, seq: i64) -> Result<(), StoreError>;
+
+    // --- checkpoints and retention -----------------------------------------
+    /// Signs the chain's tip with `key` and appends the checkpoint to the
+    /// chain (a `checkpoint` record) and to the checkpoint table, in one
+    /// transaction holding the write lock, so the tip cannot move while it
+    /// is signed. `None`, writing nothing, when nothing but checkpoints was
+    /// added since the latest checkpoint.
+    async fn write_checkpoint(
+        &self,
+        key: &CheckpointKey,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Checkpoint>, StoreError>;
+    /// Writes an anchor (signed when `key` is given) for the longest run of
+    /// oldest records that are all older than `cutoff`, after checking that
+    /// run's links and hashes: pruning never hides damage (a damaged run is
+    /// [`StoreError::Corrupt`]). `None` when nothing new is old enough.
+    async fn write_anchor(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        key: Option<&CheckpointKey>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Checkpoint>, StoreError>;
+    /// Deletes up to `limit` of the oldest records at or below the latest
+    /// anchor in one short transaction; once none are left, also the
+    /// checkpoints for records before the anchor. Returns the number of
+    /// records deleted: 0 when there is nothing left to prune.
+    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` session summaries that ended before `cutoff`.
+    async fn prune_sessions(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+    /// [`Store::verify_audit`] with everything `airlock audit verify`
+    /// reports. With `trusted` keys, every signature must be by one of them
+    /// and the anchor must be signed.
+    async fn verify_audit_checkpoints(
+        &self,
+        trusted: &[PublicKey],
+    ) -> Result<AuditReport, StoreError>;
 }

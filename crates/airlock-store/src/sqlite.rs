@@ -5,9 +5,13 @@
 //! timeout (a second writer waits for the lock instead of failing at once).
 
 mod batch;
+mod checkpoint;
 mod read;
+mod retention;
 mod rows;
+mod tail;
 mod verify;
+mod verify_checkpoints;
 
 use std::path::Path;
 use std::time::Duration;
@@ -314,7 +318,7 @@ impl Store for SqliteStore {
     }
 
     async fn verify_audit(&self) -> Result<AuditVerification, StoreError> {
-        verify::verify(&self.pool).await
+        Ok(verify::verify(&self.pool, &[]).await?.verification)
     }
 
     async fn export_audit(
@@ -323,5 +327,53 @@ impl Store for SqliteStore {
         sink: &mut (dyn for<'l> FnMut(&'l AuditLine) -> std::io::Result<()> + Send),
     ) -> Result<u64, StoreError> {
         read::export(&self.pool, filter, sink).await
+    }
+
+    async fn audit_records_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::AuditRecordLine>, StoreError> {
+        tail::records_after(&self.pool, after_seq, limit).await
+    }
+
+    async fn sink_cursor(&self, name: &str) -> Result<i64, StoreError> {
+        tail::cursor(&self.pool, name).await
+    }
+
+    async fn set_sink_cursor(&self, name: &str, seq: i64) -> Result<(), StoreError> {
+        tail::set_cursor(&self.pool, name, seq).await
+    }
+
+    async fn write_checkpoint(
+        &self,
+        key: &crate::CheckpointKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<crate::Checkpoint>, StoreError> {
+        checkpoint::write(&self.pool, key, at).await
+    }
+
+    async fn write_anchor(
+        &self,
+        cutoff: DateTime<Utc>,
+        key: Option<&crate::CheckpointKey>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<crate::Checkpoint>, StoreError> {
+        retention::write_anchor(&self.pool, cutoff, key, at).await
+    }
+
+    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError> {
+        retention::prune_audit(&self.pool, limit).await
+    }
+
+    async fn prune_sessions(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        retention::prune_sessions(&self.pool, cutoff, limit).await
+    }
+
+    async fn verify_audit_checkpoints(
+        &self,
+        trusted: &[crate::PublicKey],
+    ) -> Result<crate::AuditReport, StoreError> {
+        verify::verify(&self.pool, trusted).await
     }
 }

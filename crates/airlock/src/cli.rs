@@ -52,12 +52,35 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum AuditCmd {
-    /// Check every record's hash and link. Exits 0 when the log is intact,
-    /// 2 at the first broken link (printed), 1 when it cannot check.
-    Verify,
+    /// Check every record's hash and link, and every checkpoint. Exits 0
+    /// when the log is intact, 2 at the first problem (printed), 1 when it
+    /// cannot check.
+    Verify(VerifyArgs),
     /// Write commands (with their outcomes) and session records, oldest
     /// first.
     Export(ExportArgs),
+    /// Write a new Ed25519 signing key for checkpoints (PKCS#8 PEM, mode
+    /// 0600) and print its public key, in hex, on standard output.
+    Keygen {
+        /// Where to write the private key; an existing file is refused.
+        #[arg(long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Print the public key (hex) of a signing key: KEY_FILE, or else the
+    /// configuration's audit.signing_key.
+    PublicKey {
+        #[arg(value_name = "KEY_FILE")]
+        key: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Trust only checkpoints signed by this public key (hex), kept apart
+    /// from the gateway's host; repeat it for keys used before a rotation.
+    /// Replaces the key derived from audit.signing_key.
+    #[arg(long = "public-key", value_name = "KEY")]
+    pub public_keys: Vec<airlock_store::PublicKey>,
 }
 
 #[derive(Args)]

@@ -1,10 +1,13 @@
 //! The `airlock` binary: a thin CLI over the gateway's crates.
 
 mod api;
+mod audit_upkeep;
 mod cli;
 mod cmd;
 mod context;
 mod reload;
+mod signing_key;
+mod sinks;
 
 use clap::Parser;
 

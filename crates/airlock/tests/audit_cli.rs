@@ -9,7 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use airlock_store::{
-    CommandRecord, OutcomeRecord, Preview, SessionEnd, SessionStart, SqliteStore, Store, WriteOp,
+    CheckpointKey, CommandRecord, OutcomeRecord, Preview, SessionEnd, SessionStart, SqliteStore,
+    Store, WriteOp,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -93,7 +94,9 @@ impl Setup {
     fn tamper(&self, sql: &str) {
         let script = format!(
             "DROP TRIGGER IF EXISTS audit_log_no_update; \
-             DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
+             DROP TRIGGER IF EXISTS audit_log_no_delete; \
+             DROP TRIGGER IF EXISTS audit_checkpoint_no_update; \
+             DROP TRIGGER IF EXISTS audit_checkpoint_no_delete; {sql}"
         );
         let out = Command::new("sqlite3")
             .arg(self.db())
@@ -107,6 +110,42 @@ impl Setup {
             "sqlite3 {sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+impl Setup {
+    /// `audit keygen` into the setup's directory; returns the key's path
+    /// and the public key it printed.
+    fn keygen(&self, name: &str) -> (PathBuf, String) {
+        let path = self.dir.path().join(name);
+        let public = self.ok(&["audit", "keygen", "--output", path.to_str().expect("utf-8")]);
+        (path, public.trim().to_string())
+    }
+
+    /// The configuration, signing with the key at `name`.
+    fn sign_with(&self, name: &str) {
+        std::fs::write(
+            &self.config,
+            format!("{CONFIG}audit:\n  signing_key: ./{name}\n"),
+        )
+        .expect("write config");
+    }
+
+    /// A checkpoint of the tip, signed with the key at `path`, as `serve`
+    /// would write it.
+    fn checkpoint(&self, path: &Path) {
+        let pem = pem::parse(std::fs::read(path).expect("read key")).expect("pem");
+        let key = CheckpointKey::from_pkcs8(pem.contents()).expect("key");
+        let db = self.db();
+        runtime().block_on(async move {
+            let store = SqliteStore::open(&db).await.expect("open store");
+            store
+                .write_checkpoint(&key, at(T0 + 10_000))
+                .await
+                .expect("write checkpoint")
+                .expect("a checkpoint");
+            store.close().await;
+        });
     }
 }
 
@@ -301,6 +340,125 @@ fn verify_finds_reordered_records() {
             "reordered at seq 7 (id s-alice/1/outcome): it links to seq 8 (id s-alice/1)"
         ),
         "{out}"
+    );
+}
+
+#[test]
+fn keygen_writes_a_private_key_and_prints_its_public_key() {
+    let s = Setup::empty();
+    let (path, public) = s.keygen("audit.key");
+    assert_eq!(public.len(), 64, "{public}");
+    assert!(public.bytes().all(|b| b.is_ascii_hexdigit()), "{public}");
+    let text = std::fs::read_to_string(&path).expect("key file");
+    assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key_arg = path.to_str().expect("utf-8");
+    assert_eq!(s.ok(&["audit", "public-key", key_arg]).trim(), public);
+    s.sign_with("audit.key");
+    assert_eq!(
+        s.ok(&["audit", "public-key"]).trim(),
+        public,
+        "from the configuration"
+    );
+
+    let again = s.run(&["audit", "keygen", "--output", key_arg]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "an existing key is not overwritten"
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("key file"), text);
+}
+
+#[test]
+fn verify_checks_signed_checkpoints() {
+    let s = Setup::sample();
+    let (path, public) = s.keygen("audit.key");
+    s.checkpoint(&path);
+    s.sign_with("audit.key");
+    let out = s.ok(&["audit", "verify"]);
+    assert!(
+        out.starts_with("ok: 12 records verified (last seq 12)\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "checkpoints: 1 verified; the latest vouches for seq 11 \
+             (2023-11-14T22:13:30.000Z, key {public})"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("note:"),
+        "the configured key is trusted: {out}"
+    );
+    let out = s.ok(&["audit", "verify", "--public-key", &public]);
+    assert!(out.contains("checkpoints: 1 verified"), "{out}");
+}
+
+#[test]
+fn verify_against_another_public_key_fails() {
+    let s = Setup::sample();
+    let (path, public) = s.keygen("audit.key");
+    let (_, other) = s.keygen("other.key");
+    s.checkpoint(&path);
+    let out = s.run(&["audit", "verify", "--public-key", &other]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "forged: checkpoint at 2023-11-14T22:13:30.000Z (record seq 12) is signed by key \
+             {public}, which is not a trusted key"
+        )),
+        "{text}"
+    );
+    // Without a trusted key the signature still verifies, with a warning.
+    let out = s.ok(&["audit", "verify"]);
+    assert!(out.contains("note: no trusted key"), "{out}");
+}
+
+#[test]
+fn verify_finds_a_cut_tail_behind_a_checkpoint() {
+    let s = Setup::sample();
+    let (path, _) = s.keygen("audit.key");
+    s.checkpoint(&path);
+    s.tamper("DELETE FROM audit_log WHERE seq > 9;");
+    let out = verify_broken(&s);
+    assert!(
+        out.starts_with(
+            "truncated: the log ends at seq 9 but checkpoint at 2023-11-14T22:13:30.000Z \
+             (record seq 12) vouches for seq 11\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_finds_a_forged_checkpoint_signature() {
+    let s = Setup::sample();
+    let (path, _) = s.keygen("audit.key");
+    s.checkpoint(&path);
+    s.tamper("UPDATE audit_checkpoint SET signature = zeroblob(64);");
+    let out = verify_broken(&s);
+    assert!(out.starts_with("forged: checkpoint at "), "{out}");
+    assert!(out.contains("its signature does not verify"), "{out}");
+}
+
+#[test]
+fn verify_cannot_check_with_an_unreadable_configured_key() {
+    let s = Setup::sample();
+    s.sign_with("missing.key");
+    let out = s.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing.key") && err.contains("--public-key"),
+        "{err}"
     );
 }
 

@@ -21,11 +21,11 @@ use crate::{SessionEnd, SessionStart, StoreError, WriteOp};
 const RECORDS_PER_INSERT: usize = 128;
 
 /// A record with its place in the chain.
-struct Linked<'a> {
-    seq: i64,
-    entry: Entry<'a>,
-    prev_hash: Vec<u8>,
-    hash: [u8; 32],
+pub(super) struct Linked<'a> {
+    pub seq: i64,
+    pub entry: Entry<'a>,
+    pub prev_hash: Vec<u8>,
+    pub hash: [u8; 32],
 }
 
 /// Appends `ops` to the chain in order. The caller's transaction must hold
@@ -74,7 +74,7 @@ pub(super) async fn apply_all(
     insert(conn, &pending).await
 }
 
-fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
+pub(super) fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
     Hashed {
         kind: e.kind.as_str(),
         id: &e.id,
@@ -95,7 +95,7 @@ async fn landed(conn: &mut SqliteConnection, id: &str) -> Result<bool, StoreErro
 }
 
 /// The last record's seq and hash, or the genesis link of an empty log.
-async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), StoreError> {
+pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), StoreError> {
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(conn)
         .await?;
@@ -107,7 +107,10 @@ async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), StoreError> 
     }
 }
 
-async fn insert(conn: &mut SqliteConnection, records: &[Linked<'_>]) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    conn: &mut SqliteConnection,
+    records: &[Linked<'_>],
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }

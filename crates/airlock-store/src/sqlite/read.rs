@@ -142,6 +142,11 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         AuditKind::SessionStart | AuditKind::SessionEnd => {
             line.detail = Some(body::parse::<SessionDetail>(&line.id, &body_text)?);
         }
+        AuditKind::Checkpoint => {
+            line.detail = Some(SessionDetail::Checkpoint(body::parse(
+                &line.id, &body_text,
+            )?));
+        }
         // Excluded by the query: outcomes travel inside their command's line.
         AuditKind::Outcome => {}
     }

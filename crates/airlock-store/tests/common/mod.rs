@@ -179,4 +179,44 @@ impl<S: Store> Store for Faulty<S> {
     ) -> Result<u64, StoreError> {
         self.inner.export_audit(filter, sink).await
     }
+    async fn audit_records_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecordLine>, StoreError> {
+        self.inner.audit_records_after(after_seq, limit).await
+    }
+    async fn sink_cursor(&self, name: &str) -> Result<i64, StoreError> {
+        self.inner.sink_cursor(name).await
+    }
+    async fn set_sink_cursor(&self, name: &str, seq: i64) -> Result<(), StoreError> {
+        self.inner.set_sink_cursor(name, seq).await
+    }
+    async fn write_checkpoint(
+        &self,
+        key: &CheckpointKey,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.write_checkpoint(key, at).await
+    }
+    async fn write_anchor(
+        &self,
+        cutoff: DateTime<Utc>,
+        key: Option<&CheckpointKey>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.write_anchor(cutoff, key, at).await
+    }
+    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError> {
+        self.inner.prune_audit(limit).await
+    }
+    async fn prune_sessions(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        self.inner.prune_sessions(cutoff, limit).await
+    }
+    async fn verify_audit_checkpoints(
+        &self,
+        trusted: &[PublicKey],
+    ) -> Result<AuditReport, StoreError> {
+        self.inner.verify_audit_checkpoints(trusted).await
+    }
 }

@@ -1,16 +1,18 @@
-//! `airlock audit verify|export`: checking the hash chain, and streaming
-//! the log out as JSON lines or CSV without holding it in memory.
+//! `airlock audit verify|export|keygen|public-key`: checking the hash
+//! chain and its checkpoints, streaming the log out as JSON lines or CSV
+//! without holding it in memory, and the checkpoint signing key.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use airlock_core::Config;
-use airlock_store::{AuditFilter, AuditLine, AuditVerification};
+use airlock_store::{AuditFilter, AuditLine, AuditReport, AuditVerification, PublicKey};
 
-use crate::cli::{AuditCmd, ExportArgs, ExportFormat};
+use crate::cli::{AuditCmd, ExportArgs, ExportFormat, VerifyArgs};
 use crate::context::open_store;
 
 /// The exit status of a verification that found damage. `main` turns every
@@ -18,33 +20,120 @@ use crate::context::open_store;
 /// to tell a damaged log from an unreadable one.
 const EXIT_BROKEN: i32 = 2;
 
-pub async fn run(config: Config, cmd: AuditCmd) -> anyhow::Result<()> {
+pub async fn run(
+    config: impl FnOnce() -> anyhow::Result<Config>,
+    cmd: AuditCmd,
+) -> anyhow::Result<()> {
     match cmd {
-        AuditCmd::Verify => verify(&config).await,
-        AuditCmd::Export(args) => export(&config, args).await,
+        AuditCmd::Verify(args) => verify(&config()?, args).await,
+        AuditCmd::Export(args) => export(&config()?, args).await,
+        AuditCmd::Keygen { output } => keygen(&output),
+        AuditCmd::PublicKey { key } => public_key(key, config),
     }
 }
 
-async fn verify(config: &Config) -> anyhow::Result<()> {
+async fn verify(config: &Config, args: VerifyArgs) -> anyhow::Result<()> {
+    let trusted = trusted_keys(config, args)?;
     let store = open_store(config).await?;
-    match store.verify_audit().await? {
+    let report = store.verify_audit_checkpoints(&trusted).await?;
+    match &report.verification {
         AuditVerification::Intact { records, last } => {
+            let from = match &report.anchor {
+                Some(a) => format!(" from anchor seq {}", a.seq),
+                None => String::new(),
+            };
             match last {
                 Some(tip) => {
-                    println!("ok: {records} records verified (last seq {})", tip.seq);
+                    println!(
+                        "ok: {records} records verified{from} (last seq {})",
+                        tip.seq
+                    );
                     println!("last hash {}", tip.hash);
                 }
-                None => println!("ok: {records} records verified (the log is empty)"),
+                None => println!("ok: {records} records verified{from} (the log is empty)"),
             }
+            print_checkpoints(&report, trusted.is_empty());
             Ok(())
         }
         AuditVerification::Broken { verified, problem } => {
             println!("{problem}");
-            println!("records verified before it: {verified}; nothing after it was checked");
+            if report.chain_intact {
+                println!(
+                    "records verified: {verified}; the chain links up, the checkpoints show what is wrong with it"
+                );
+            } else {
+                println!("records verified before it: {verified}; nothing after it was checked");
+            }
             io::stdout().flush()?;
             std::process::exit(EXIT_BROKEN);
         }
     }
+}
+
+/// `--public-key`s, else the public half of the configured signing key,
+/// else none (any valid signature passes).
+fn trusted_keys(config: &Config, args: VerifyArgs) -> anyhow::Result<Vec<PublicKey>> {
+    if !args.public_keys.is_empty() {
+        return Ok(args.public_keys);
+    }
+    match &config.audit.signing_key {
+        Some(path) => {
+            let key = crate::signing_key::load(path).context(
+                "checking checkpoints against the configured key (or pass --public-key)",
+            )?;
+            Ok(vec![key.public_key()])
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
+fn print_checkpoints(report: &AuditReport, any_key: bool) {
+    match &report.latest {
+        Some(latest) => {
+            let key = latest
+                .signed
+                .as_ref()
+                .map_or("unsigned".to_string(), |s| format!("key {}", s.public_key));
+            println!(
+                "checkpoints: {} verified; the latest vouches for seq {} ({}, {key})",
+                report.checkpoints,
+                latest.seq,
+                time(latest.at)
+            );
+            if any_key {
+                println!(
+                    "note: no trusted key was given (--public-key or audit.signing_key), so a \
+                     checkpoint signed with any key passes; compare the key above with yours"
+                );
+            }
+        }
+        None => println!("checkpoints: none"),
+    }
+}
+
+fn keygen(output: &Path) -> anyhow::Result<()> {
+    let public = crate::signing_key::create(output)?;
+    eprintln!(
+        "wrote a new Ed25519 signing key to {} (mode 0600); its public key, in hex, follows",
+        output.display()
+    );
+    println!("{public}");
+    Ok(())
+}
+
+fn public_key(
+    key: Option<PathBuf>,
+    config: impl FnOnce() -> anyhow::Result<Config>,
+) -> anyhow::Result<()> {
+    let path = match key {
+        Some(path) => path,
+        None => match config()?.audit.signing_key {
+            Some(path) => path,
+            None => bail!("no KEY_FILE given and no audit.signing_key configured"),
+        },
+    };
+    println!("{}", crate::signing_key::load(&path)?.public_key());
+    Ok(())
 }
 
 async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {

@@ -22,7 +22,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(c) => sessions::run(config()?, c).await,
         Command::Policy(c) => policy::run(config()?, c).await,
         Command::Mask(c) => mask::run(config()?, c),
-        Command::Audit(c) => audit::run(config()?, c).await,
+        // `audit keygen` needs no configuration: the key comes first.
+        Command::Audit(c) => audit::run(config, c).await,
         Command::Replay(args) => replay::run(config()?, args).await,
     }
 }

@@ -23,6 +23,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
     let store = open_store(&config).await?;
     let (writer, writer_task) = Writer::spawn(store.clone(), WriterConfig::default());
+    // Sinks follow the log in the store, not the writer: nothing on the
+    // data path waits for them.
+    let sinks = crate::sinks::Sinks::start(&config.audit.sinks, store.clone())?;
+    let upkeep = crate::audit_upkeep::AuditUpkeep::start(&config.audit, store.clone())?;
     let tls = airlock_pg::tls::server_config(config.tls.as_ref(), &config.data_dir)
         .context("setting up TLS for clients")?;
 
@@ -78,8 +82,13 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         Ok(Err(e)) => tracing::error!(error = %e, "events could not be stored before exit"),
         Err(_) => tracing::error!("store did not accept queued events within 5 s of shutdown"),
     }
+    // After the flush, so the last checkpoint covers every record; before
+    // the sinks stop, so they can ship it.
+    upkeep.stop().await;
     drop(writer);
     writer_task.abort();
+    // After the flush, so the sinks' last round can send its records.
+    sinks.stop(Duration::from_secs(5)).await;
     Ok(())
 }
 
