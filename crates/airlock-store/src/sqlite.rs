@@ -74,6 +74,10 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // A ping before every use is one more round trip to the
+            // connection's thread per batch; a broken SQLite connection
+            // fails its next statement anyway, and the writer retries.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Self::migrated(pool).await

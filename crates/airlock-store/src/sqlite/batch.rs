@@ -41,10 +41,13 @@ pub(super) async fn apply_all(
     // The first id alone would tell a retry; the last one too keeps a
     // caller's reused id from passing a whole new batch off as a retry and
     // dropping it unseen. It fails on the unique index instead.
-    if landed(conn, &body::record_id(first)).await? && landed(conn, &body::record_id(last)).await? {
+    // One query for both: every statement is a round trip to the
+    // connection's thread, and a durable command waits for all of them.
+    let (tip, first_landed) = tip_and_landed(conn, &body::record_id(first)).await?;
+    if first_landed && landed(conn, &body::record_id(last)).await? {
         return Ok(());
     }
-    let (mut seq, mut prev_hash) = tip(conn).await?;
+    let (mut seq, mut prev_hash) = tip;
     let mut scratch = Vec::new();
     let mut pending: Vec<Linked<'_>> = Vec::with_capacity(ops.len().min(RECORDS_PER_INSERT));
     for op in ops {
@@ -92,6 +95,30 @@ async fn landed(conn: &mut SqliteConnection, id: &str) -> Result<bool, StoreErro
         .fetch_optional(conn)
         .await?;
     Ok(found.is_some())
+}
+
+/// [`tip`], and whether a record with id `id` is in the log.
+async fn tip_and_landed(
+    conn: &mut SqliteConnection,
+    id: &str,
+) -> Result<((i64, Vec<u8>), bool), StoreError> {
+    let row = sqlx::query(
+        "SELECT (SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1) AS seq, \
+                (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, \
+                EXISTS (SELECT 1 FROM audit_log WHERE id = ?) AS landed",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    let landed: bool = row.try_get("landed")?;
+    let tip = match (
+        row.try_get::<Option<i64>, _>("seq")?,
+        row.try_get::<Option<Vec<u8>>, _>("hash")?,
+    ) {
+        (Some(seq), Some(hash)) => (seq, hash),
+        _ => (0, GENESIS.to_vec()),
+    };
+    Ok((tip, landed))
 }
 
 /// The last record's seq and hash, or the genesis link of an empty log.
