@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Select-only pgbench against the same PostgreSQL three ways, in one run:
-# directly, through Airlock, and through PgBouncer (session mode). Prints
-# TPS and mean latency for each, with the ratios Airlock/direct and
-# Airlock/PgBouncer.
+# pgbench against the same PostgreSQL four ways, in one run: directly,
+# through Airlock with durable recording (each command's record committed
+# before it is forwarded), through Airlock with buffered recording, and
+# through PgBouncer (session mode). Prints TPS and mean latency for each,
+# with the ratios of each Airlock mode to direct and to PgBouncer.
 #
 #   bench/pgbench.sh                       # 15 s per run, 1 8 32 clients
-#   DURATION=10 CLIENTS="8" bench/pgbench.sh
+#   DURATION=10 CLIENTS="8" WORKLOADS="select tpcb" bench/pgbench.sh
 #
 # Environment:
 #   DURATION         seconds per pgbench run (default 15)
 #   CLIENTS          client counts (default "1 8 32")
 #   MODES            pgbench query modes (default "simple extended")
+#   WORKLOADS        "select" (pgbench -S, select-only) and/or "tpcb"
+#                    (pgbench's default TPC-B-like read-write script);
+#                    default "select"
+#   AUDIT_FSYNC      true (default) or false: the gateway's audit.fsync
+#   TARGETS          default "direct airlock airlock-buffered pgbouncer"
 #   REPEAT           rounds; each figure is the median over rounds (default 1)
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
@@ -26,6 +32,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-15}
 CLIENTS=${CLIENTS:-1 8 32}
 MODES=${MODES:-simple extended}
+WORKLOADS=${WORKLOADS:-select}
+AUDIT_FSYNC=${AUDIT_FSYNC:-true}
+read -r -a TARGETS <<<"${TARGETS:-direct airlock airlock-buffered pgbouncer}"
 REPEAT=${REPEAT:-1}
 SCALE=${SCALE:-10}
 PG_HOST=127.0.0.1
@@ -110,11 +119,18 @@ listen:
   api: 127.0.0.1:$AL_API_PORT
 policy:
   default_pack: ${DEFAULT_PACK:-true}
+audit:
+  fsync: $AUDIT_FSYNC
 connections:
   - name: $DB
     type: postgres
     target: { host: $PG_HOST, port: $PG_PORT, database: $DB, user: postgres, tls: disable }
     allow: ["bench"]
+  - name: ${DB}_buffered
+    type: postgres
+    target: { host: $PG_HOST, port: $PG_PORT, database: $DB, user: postgres, tls: disable }
+    allow: ["bench"]
+    audit: { mode: buffered }
 EOF
 GW_ENV=()
 [ -n "${AIRLOCK_WORKERS:-}" ] && GW_ENV+=("TOKIO_WORKER_THREADS=$AIRLOCK_WORKERS")
@@ -159,13 +175,15 @@ wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
 
 # --- the runs -------------------------------------------------------------------
 export PGSSLMODE=disable
-run_pgbench() { # target mode clients -> "tps latency_ms"
-    local target=$1 mode=$2 c=$3 jobs out
+run_pgbench() { # target workload mode clients -> "tps latency_ms"
+    local target=$1 workload=$2 mode=$3 c=$4 jobs out
     jobs=$((c < 2 ? c : 2))
-    local args=(-S -n -T "$DURATION" -c "$c" -j "$jobs" -M "$mode")
+    local args=(-n -T "$DURATION" -c "$c" -j "$jobs" -M "$mode")
+    [ "$workload" = select ] && args+=(-S)
     case "$target" in
     direct) out=$(pgbench "${args[@]}" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" 2>&1) ;;
     airlock) out=$(PGPASSWORD=$TOKEN pgbench "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "$DB" 2>&1) ;;
+    airlock-buffered) out=$(PGPASSWORD=$TOKEN pgbench "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "${DB}_buffered" 2>&1) ;;
     pgbouncer) out=$(pgbench "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
     esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
     local tps lat
@@ -187,77 +205,96 @@ gateway_threads() { # -> "tid name ticks" per thread
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A TPS LAT CPU
-TARGETS=(direct airlock pgbouncer)
+NT=${#TARGETS[@]}
 log "warming up"
 pgbench -S -n -T 3 -c 2 -j 2 -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" >/dev/null 2>&1
 log "load before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 gateway_threads >"$WORK/threads.before"
 for round in $(seq "$REPEAT"); do
+  for workload in $WORKLOADS; do
     for mode in $MODES; do
         for c in $CLIENTS; do
             # Each target right after the others, the order rotated per
-            # round, so drift on the machine hits all three alike.
-            for i in 0 1 2; do
-                target=${TARGETS[$(((i + round - 1) % 3))]}
-                log "round $round: $mode, $c clients, $target"
+            # round, so drift on the machine hits all of them alike.
+            for i in $(seq 0 $((NT - 1))); do
+                target=${TARGETS[$(((i + round - 1) % NT))]}
+                key=$workload/$mode/$c/$target
+                log "round $round: $workload, $mode, $c clients, $target"
                 case "$target" in
-                airlock) proc=/proc/$GW_PID/stat ;;
+                airlock*) proc=/proc/$GW_PID/stat ;;
                 pgbouncer) proc=/proc/$PGB_PID/stat ;;
                 *) proc="" ;;
                 esac
                 before=$([ -n "$proc" ] && ticks "$proc" || echo 0)
-                result=$(run_pgbench "$target" "$mode" "$c")
+                result=$(run_pgbench "$target" "$workload" "$mode" "$c")
                 after=$([ -n "$proc" ] && ticks "$proc" || echo 0)
                 read -r tps lat <<<"$result"
                 # Proxy CPU per transaction, in microseconds.
                 cpu=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v n="$tps" -v d="$DURATION" \
                     'BEGIN {print t / hz * 1e6 / (n * d)}')
-                CPU[$mode/$c/$target]="${CPU[$mode/$c/$target]:-} $cpu"
-                TPS[$mode/$c/$target]="${TPS[$mode/$c/$target]:-} $tps"
-                LAT[$mode/$c/$target]="${LAT[$mode/$c/$target]:-} $lat"
+                CPU[$key]="${CPU[$key]:-} $cpu"
+                TPS[$key]="${TPS[$key]:-} $tps"
+                LAT[$key]="${LAT[$key]:-} $lat"
             done
         done
     done
+  done
 done
 log "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 gateway_threads >"$WORK/threads.after"
 
 # --- the table -------------------------------------------------------------------
+has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
+ratio() { # a b -> a/b, or - when either is missing
+    if has "$1" && has "$2"; then awk -v a="${T[$1]}" -v b="${T[$2]}" 'BEGIN {printf "%.2f", a / b}'; else echo -; fi
+}
 echo
-echo "pgbench -S, ${DURATION}s per run, scale $SCALE, $(nproc) cores, rounds: $REPEAT (median)"
-echo "TPS (mean latency ms)"
+echo "pgbench, ${DURATION}s per run, scale $SCALE, $(nproc) cores, audit.fsync $AUDIT_FSYNC, rounds: $REPEAT (median)"
+echo "TPS (mean latency ms); durable = airlock, buffered = airlock-buffered"
 echo
-printf '| %-8s | %7s | %-20s | %-20s | %-20s | %14s | %17s |\n' \
-    mode clients direct airlock pgbouncer airlock/direct airlock/pgbouncer
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' ---------- --------: ---------------------- \
-    ---------------------- ---------------------- ---------------: ------------------:
+printf '| %-8s | %-8s | %7s |' workload mode clients
+for target in "${TARGETS[@]}"; do printf ' %-20s |' "$target"; done
+printf ' %s | %s | %s |\n' "durable/pgbouncer" "buffered/pgbouncer" "durable/direct"
+printf '|%s|%s|%s|' ---------- ---------- --------:
+for _ in "${TARGETS[@]}"; do printf '%s|' ----------------------; done
+printf '%s|%s|%s|\n' ------------------: -------------------: ---------------:
 declare -A T L
-cell() { printf '%.0f (%.3f)' "${T[$1]}" "${L[$1]}"; }
-for mode in $MODES; do
-    for c in $CLIENTS; do
-        for target in "${TARGETS[@]}"; do
-            # shellcheck disable=SC2086
-            T[$target]=$(median ${TPS[$mode/$c/$target]})
-            # shellcheck disable=SC2086
-            L[$target]=$(median ${LAT[$mode/$c/$target]})
+for workload in $WORKLOADS; do
+    for mode in $MODES; do
+        for c in $CLIENTS; do
+            printf '| %-8s | %-8s | %7s |' "$workload" "$mode" "$c"
+            for target in "${TARGETS[@]}"; do
+                # shellcheck disable=SC2086
+                T[$target]=$(median ${TPS[$workload/$mode/$c/$target]})
+                # shellcheck disable=SC2086
+                L[$target]=$(median ${LAT[$workload/$mode/$c/$target]})
+                printf ' %-20s |' "$(printf '%.0f (%.3f)' "${T[$target]}" "${L[$target]}")"
+            done
+            printf ' %18s | %19s | %15s |\n' "$(ratio airlock pgbouncer)" \
+                "$(ratio airlock-buffered pgbouncer)" "$(ratio airlock direct)"
         done
-        printf '| %-8s | %7s | %-20s | %-20s | %-20s | %14.2f | %17.2f |\n' \
-            "$mode" "$c" "$(cell direct)" "$(cell airlock)" "$(cell pgbouncer)" \
-            "$(awk -v a="${T[airlock]}" -v b="${T[direct]}" 'BEGIN {print a / b}')" \
-            "$(awk -v a="${T[airlock]}" -v b="${T[pgbouncer]}" 'BEGIN {print a / b}')"
     done
 done
 
 echo
 echo "Proxy CPU per transaction, microseconds (user + system, from /proc)"
 echo
-printf '| %-8s | %7s | %9s | %9s |\n' mode clients airlock pgbouncer
-printf '|%s|%s|%s|%s|\n' ---------- --------: ----------: ----------:
-for mode in $MODES; do
-    for c in $CLIENTS; do
-        # shellcheck disable=SC2086
-        printf '| %-8s | %7s | %9.1f | %9.1f |\n' "$mode" "$c" \
-            "$(median ${CPU[$mode/$c/airlock]})" "$(median ${CPU[$mode/$c/pgbouncer]})"
+printf '| %-8s | %-8s | %7s |' workload mode clients
+for target in "${TARGETS[@]}"; do [ "$target" = direct ] || printf ' %16s |' "$target"; done
+echo
+printf '|%s|%s|%s|' ---------- ---------- --------:
+for target in "${TARGETS[@]}"; do [ "$target" = direct ] || printf '%s|' -----------------:; done
+echo
+for workload in $WORKLOADS; do
+    for mode in $MODES; do
+        for c in $CLIENTS; do
+            printf '| %-8s | %-8s | %7s |' "$workload" "$mode" "$c"
+            for target in "${TARGETS[@]}"; do
+                # shellcheck disable=SC2086
+                [ "$target" = direct ] || printf ' %16.1f |' "$(median ${CPU[$workload/$mode/$c/$target]})"
+            done
+            echo
+        done
     done
 done
 echo
