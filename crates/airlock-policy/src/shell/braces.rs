@@ -13,8 +13,9 @@ pub(crate) const MAX_WORDS: usize = 1024;
 const MAX_BYTES: usize = 4 << 20;
 
 /// Expands `text`, whose unquoted `{`, `,` and `}` are at byte offsets
-/// `braces` (ascending).
-pub(crate) fn expand(text: &str, braces: &[usize]) -> Result<Vec<String>, String> {
+/// `braces` (ascending), building at most `budget` bytes of words (the
+/// line's remaining analysis budget) besides the bounds of its own.
+pub(crate) fn expand(text: &str, braces: &[usize], budget: usize) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     // Depth-first with an explicit stack (no recursion), in order.
     let mut stack = vec![(text.to_string(), braces.to_vec())];
@@ -26,6 +27,9 @@ pub(crate) fn expand(text: &str, braces: &[usize]) -> Result<Vec<String>, String
             return Err(format!(
                 "brace expansion yields more than {MAX_WORDS} words"
             ));
+        }
+        if bytes > budget {
+            return Err(super::TOO_COMPLEX.into());
         }
         match first_expansion(&text, &braces)? {
             None => {
@@ -185,7 +189,7 @@ mod tests {
             .filter(|(_, c)| matches!(c, '{' | ',' | '}'))
             .map(|(i, _)| i)
             .collect();
-        expand(text, &braces).unwrap_or_else(|e| vec![format!("ERR {e}")])
+        expand(text, &braces, usize::MAX).unwrap_or_else(|e| vec![format!("ERR {e}")])
     }
 
     #[test]

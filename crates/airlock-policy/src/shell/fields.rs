@@ -6,8 +6,26 @@
 use super::braces;
 use super::lexer::Word;
 
-/// Appends the arguments `word` becomes to `argv`.
-pub(crate) fn expand(word: &Word, argv: &mut Vec<String>) -> Result<(), String> {
+/// Appends the arguments `word` becomes to `argv`, charging their bytes
+/// to `budget` (the line's analysis budget): brace expansion multiplies
+/// words, and a short line must not become megabytes of arguments.
+pub(crate) fn expand(
+    word: &Word,
+    argv: &mut Vec<String>,
+    budget: &mut usize,
+) -> Result<(), String> {
+    let before = argv.len();
+    expand_unbounded(word, argv, *budget)?;
+    let added: usize = argv[before..].iter().map(|a| a.len() + WORD_OVERHEAD).sum();
+    *budget = budget.checked_sub(added).ok_or(super::TOO_COMPLEX)?;
+    Ok(())
+}
+
+/// What one argument costs besides its bytes (its `String`), so that many
+/// empty or one-byte words are not free.
+pub(crate) const WORD_OVERHEAD: usize = 24;
+
+fn expand_unbounded(word: &Word, argv: &mut Vec<String>, budget: usize) -> Result<(), String> {
     if word.ifs.is_empty() && word.braces.is_empty() {
         argv.push(word.text.clone());
         return Ok(());
@@ -30,7 +48,7 @@ pub(crate) fn expand(word: &Word, argv: &mut Vec<String>) -> Result<(), String> 
             if offsets.is_empty() {
                 argv.push(piece.to_string());
             } else {
-                argv.extend(braces::expand(piece, &offsets)?);
+                argv.extend(braces::expand(piece, &offsets, budget)?);
             }
         }
         start = to;

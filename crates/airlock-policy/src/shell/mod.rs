@@ -85,8 +85,12 @@ pub fn analyse_shell(line: &str) -> Facts {
     }
 }
 
-/// Bytes of text lexed beyond `MAX_DEPTH` times the line's own length.
+/// Bytes of text lexed (and of arguments built) beyond `MAX_DEPTH` times
+/// the line's own length.
 const BUDGET_SLACK: usize = 64 * 1024;
+
+/// Why a line whose analysis would outgrow its budget is refused.
+pub(crate) const TOO_COMPLEX: &str = "command line too complex to analyse";
 
 /// Lexes and parses `text` found at nesting level `depth` (0 for the line
 /// itself, more for a `sh -c` string inside it).
@@ -96,10 +100,7 @@ fn analyse_text(text: &str, depth: usize, out: &mut Collector) -> Result<(), Str
     // read both where they stand and in the script. Nested on purpose, that
     // doubling would multiply the work by 2^MAX_DEPTH: a budget keeps the
     // cost linear in the line and refuses the rest.
-    out.budget = out
-        .budget
-        .checked_sub(text.len())
-        .ok_or("command line too complex to analyse")?;
+    out.budget = out.budget.checked_sub(text.len()).ok_or(TOO_COMPLEX)?;
     let toks = lexer::lex(text, depth)?;
     parser::parse(&toks, depth + 1, out)
 }
@@ -134,6 +135,14 @@ impl Collector {
                 return Err(lexer::too_deep());
             }
             let argv = match next {
+                // What a wrapper runs is a copy of part of its argv: paid
+                // for again, or `sudo sudo … x` with many words would
+                // build their square.
+                Inner::Argv(argv) if level > 0 => {
+                    let size: usize = argv.iter().map(|a| a.len() + fields::WORD_OVERHEAD).sum();
+                    self.budget = self.budget.checked_sub(size).ok_or(TOO_COMPLEX)?;
+                    argv
+                }
                 Inner::Argv(argv) => argv,
                 Inner::Script(text) => {
                     analyse_text(&text, depth, self)?;

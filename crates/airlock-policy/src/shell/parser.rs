@@ -144,7 +144,7 @@ impl<'t> Parser<'t, '_> {
         if !cmd.argv.is_empty() {
             let mut argv = Vec::with_capacity(cmd.argv.len());
             for word in &cmd.argv {
-                fields::expand(word, &mut argv)?;
+                fields::expand(word, &mut argv, &mut self.out.budget)?;
             }
             reads_script = self.out.command(argv, self.depth)?;
         }
