@@ -29,6 +29,20 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Creates a new file only its owner may read (mode 0600 on Unix), for a
+/// key the gateway makes; fails if the file exists, so a key is never
+/// overwritten.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

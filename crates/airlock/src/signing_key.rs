@@ -44,15 +44,7 @@ pub fn create(path: &Path) -> anyhow::Result<PublicKey> {
         &pem::Pem::new(PEM_TAG, pkcs8),
         pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
     );
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
+    let mut file = airlock_core::secret::create_private(path)
         .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(text.as_bytes())
         .and_then(|()| file.sync_all())

@@ -40,15 +40,7 @@ fn create(path: &Path) -> Result<[u8; 32], String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
+    let mut file = crate::secret::create_private(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     writeln!(file, "{}", hex::encode(key))
         .and_then(|_| file.sync_all())
