@@ -45,6 +45,18 @@ pub fn normalize(dialect: Dialect, text: &str) -> Option<String> {
     }
 }
 
+/// What a review's grant is bound to: the tokens of the text with
+/// comments and layout gone and names folded as the dialect folds them,
+/// literals kept as written. `None` when the text does not tokenize.
+/// MySQL texts are not tokenized for this yet: their fingerprint is the
+/// text with runs of whitespace collapsed.
+pub fn fingerprint(dialect: Dialect, text: &str) -> Option<String> {
+    match dialect {
+        Dialect::Postgres => postgres::fingerprint(text),
+        Dialect::MySql => Some(text.split_whitespace().collect::<Vec<_>>().join(" ")),
+    }
+}
+
 /// The text with every literal value replaced by a numbered placeholder
 /// (`$1`, `$2`, …), as PostgreSQL's own normaliser writes it: what a
 /// recording keeps of a statement whose values a masking rule protects

@@ -9,6 +9,7 @@
 #[rustfmt::skip]
 mod children;
 mod dml;
+mod fingerprint;
 mod key;
 mod kinds;
 mod lineage;
@@ -37,6 +38,10 @@ pub(super) fn analyse(text: &str) -> Facts {
     let mut walker = walk::Walker::new();
     walker.raw_statements(&parsed.protobuf.stmts);
     walker.out.finish(DIALECT, parsed.protobuf.stmts.len())
+}
+
+pub(super) fn fingerprint(text: &str) -> Option<String> {
+    fingerprint::fingerprint(text)
 }
 
 pub(super) fn normalize(text: &str) -> Option<String> {
