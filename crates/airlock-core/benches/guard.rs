@@ -66,6 +66,7 @@ fn bench(c: &mut Criterion) {
         groups: vec!["eng".into()],
         scram_salt: vec![],
         created_at: chrono::Utc::now(),
+        person: None,
     };
     let conn = config.connection("app").expect("connection");
     let session = SessionInfo::new("bench".into(), identity, conn);

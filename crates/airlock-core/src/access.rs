@@ -73,6 +73,7 @@ mod tests {
             groups: groups.iter().map(|g| g.to_string()).collect(),
             scram_salt: vec![],
             created_at: chrono::Utc::now(),
+            person: None,
         }
     }
 

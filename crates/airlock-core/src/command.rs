@@ -29,12 +29,14 @@ pub enum Verdict {
         rules: Vec<String>,
         columns: Vec<String>,
     },
-    /// Must not run until reviewers approve.
+    /// Must not run until reviewers approve (or a grant lets it); once
+    /// it runs, these column patterns are masked in its results.
     Review {
         rules: Vec<String>,
         reviewers: Vec<String>,
         approvals: u32,
         reason: String,
+        columns: Vec<String>,
     },
     Block {
         rule: String,
@@ -69,6 +71,7 @@ impl Verdict {
                 reviewers: d.reviewers.clone(),
                 approvals: d.approvals,
                 reason: reason(),
+                columns: d.mask_columns.clone(),
             },
             Action::Block => Verdict::Block {
                 rule: names().join(","),
@@ -77,33 +80,23 @@ impl Verdict {
         }
     }
 
-    /// Why the command must not run, for the client; `None` when it may.
-    /// Review is not built yet: until it is, a command a review rule fires
-    /// on is refused rather than run unreviewed. A `Mask` verdict runs; the
-    /// adapter masks the columns it names.
+    /// Why the command must not run, for the client; `None` when it may
+    /// or, for `Review`, when its review decides (`crate::review`). A
+    /// `Mask` verdict runs; the adapter masks the columns it names.
     pub fn refusal(&self) -> Option<String> {
         match self {
-            Verdict::Allow | Verdict::Mask { .. } => None,
+            Verdict::Allow | Verdict::Mask { .. } | Verdict::Review { .. } => None,
             Verdict::Block { rule, reason } => {
                 Some(format!("blocked by rule \"{rule}\": {reason}"))
             }
-            Verdict::Review {
-                rules,
-                reviewers,
-                reason,
-                ..
-            } => Some(format!(
-                "needs review by {} (rule \"{}\"): {reason}; just-in-time review is not available in this version, so the command was not run",
-                reviewers.join(", "),
-                rules.join(",")
-            )),
         }
     }
 
-    /// The columns a `Mask` verdict names (empty for any other).
+    /// The columns a `Mask` verdict, or a `Review` verdict's mask rules,
+    /// name (empty for any other).
     pub fn mask_columns(&self) -> &[String] {
         match self {
-            Verdict::Mask { columns, .. } => columns,
+            Verdict::Mask { columns, .. } | Verdict::Review { columns, .. } => columns,
             _ => &[],
         }
     }

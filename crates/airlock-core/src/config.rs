@@ -58,6 +58,9 @@ pub struct Config {
     /// How commands are recorded (docs/audit.md).
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
+    /// Just-in-time review of what `review` rules gate (docs/reviews.md).
+    #[serde(default)]
+    pub reviews: crate::review::ReviewsConfig,
     /// Rules of this deployment, evaluated after the default pack.
     #[serde(default)]
     pub rules: Vec<Spanned<RuleSpec>>,
@@ -279,11 +282,19 @@ pub struct ConnectionConfig {
     /// Overrides of the global `audit:` settings for this connection.
     #[serde(default)]
     pub audit: crate::audit::ConnectionAudit,
+    /// Overrides of the global `reviews:` settings for this connection.
+    #[serde(default)]
+    pub review: crate::review::ConnectionReview,
 }
 
 impl ConnectionConfig {
     pub fn name(&self) -> &str {
         &self.name.value
+    }
+
+    /// How long this connection's commands wait for their review.
+    pub fn review_hold(&self, global: &crate::review::ReviewsConfig) -> std::time::Duration {
+        self.review.hold.unwrap_or(global.hold)
     }
 
     pub fn audit_mode(&self, global: &crate::audit::AuditConfig) -> crate::audit::AuditMode {
@@ -402,6 +413,7 @@ impl Config {
             policy: PolicyConfig::default(),
             masking: crate::masking::MaskingConfig::default(),
             audit: crate::audit::AuditConfig::default(),
+            reviews: crate::review::ReviewsConfig::default(),
             rules: Vec::new(),
             connections: Vec::new(),
         }

@@ -301,6 +301,7 @@ connections:
             groups: groups.iter().map(|g| g.to_string()).collect(),
             scram_salt: vec![],
             created_at: chrono::Utc::now(),
+            person: None,
         }
     }
 

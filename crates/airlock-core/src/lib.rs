@@ -9,6 +9,7 @@ pub mod config;
 pub mod guard;
 pub mod masking;
 pub mod pack;
+pub mod review;
 pub mod scram;
 pub mod secret;
 pub mod tokens;

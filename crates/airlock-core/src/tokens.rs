@@ -34,6 +34,7 @@ pub fn new_identity(
         kind,
         groups,
         scram_salt: salt,
+        person: None,
     }
 }
 
@@ -130,6 +131,7 @@ mod tests {
             groups: n.groups,
             scram_salt: n.scram_salt,
             created_at: Utc::now(),
+            person: n.person,
         }
     }
 

@@ -17,6 +17,9 @@ pub struct CancelTarget {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub pid: i32,
     pub key: i32,
+    /// Wakes the session's command held for review, if one is: a cancel
+    /// then withdraws it (the target has nothing of it to cancel).
+    pub held: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Clone, Default)]
@@ -80,6 +83,7 @@ mod tests {
             tls: None,
             pid: 42,
             key: 7,
+            held: Arc::default(),
         }
     }
 

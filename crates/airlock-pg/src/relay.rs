@@ -9,11 +9,13 @@ use std::sync::Arc;
 use bytes::{Buf, BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use airlock_core::Verdict;
 use airlock_core::audit::AuditMode;
+use airlock_core::review::{GateOutcome, GateRequest, Interrupt, Reviews};
 use airlock_core::{Command, SessionInfo};
 use airlock_policy::Facts;
 use airlock_policy::rules::SessionCounters;
-use airlock_store::{CommandRecord, OutcomeRecord, WriteOp};
+use airlock_store::{CommandRecord, OutcomeRecord, ReviewRef, WriteOp};
 
 use crate::client_msg;
 use crate::frame::{self, Frame};
@@ -74,6 +76,8 @@ pub struct Relay<'a> {
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
+    /// Notified when the client sends a CancelRequest for this session.
+    cancelled: Arc<tokio::sync::Notify>,
 }
 
 /// What the guard decided about a statement, as the relay needs it.
@@ -82,6 +86,7 @@ struct Decided {
     refusal: Option<Refusal>,
     may_change_settings: bool,
     mask: Option<Arc<StatementMask>>,
+    review: Option<ReviewRef>,
 }
 
 impl Decided {
@@ -91,6 +96,7 @@ impl Decided {
             refusal: Some(refusal),
             may_change_settings: false,
             mask: None,
+            review: None,
         }
     }
 }
@@ -140,7 +146,14 @@ impl<'a> Relay<'a> {
             last_target_tag: 0,
             done: Vec::new(),
             audit_mode,
+            cancelled: Arc::default(),
         }
+    }
+
+    /// What the session's cancel key wakes (see `cancel::CancelTarget`).
+    pub fn cancelled_by(mut self, cancelled: Arc<tokio::sync::Notify>) -> Relay<'a> {
+        self.cancelled = cancelled;
+        self
     }
 
     /// The target's settings as it reported them at start (ParameterStatus):
@@ -301,6 +314,7 @@ impl<'a> Relay<'a> {
         cmd.may_change_settings = decided.may_change_settings;
         cmd.refusal = decided.refusal;
         cmd.mask = decided.mask;
+        cmd.review = decided.review;
         cmd
     }
 
@@ -465,6 +479,37 @@ impl<'a> Relay<'a> {
                 message,
             });
         }
+        let mut review = None;
+        if refusal.is_none()
+            && let Verdict::Review {
+                rules,
+                reviewers,
+                approvals,
+                reason,
+                ..
+            } = &judgement.verdict
+        {
+            let text = recorded_text(&policy, command.text(), mask.as_deref());
+            let request = GateRequest {
+                session: self.session,
+                command: &text,
+                fingerprint: &Reviews::fingerprint(command),
+                rules,
+                reviewers,
+                approvals: *approvals,
+                reason,
+            };
+            let outcome = self.hold_for_review(request).await;
+            review = Some(outcome.audit());
+            refusal = outcome.refusal().map(|message| Refusal {
+                code: match outcome {
+                    GateOutcome::Withdrawn(_, Interrupt::Cancelled) => "57014",
+                    GateOutcome::Failed(_) => "58000",
+                    _ => "42501",
+                },
+                message,
+            });
+        }
         if let Some(r) = &refusal {
             tracing::info!(session = %self.session.id, verdict = %label, reason = %r.message, "command refused");
         }
@@ -473,7 +518,45 @@ impl<'a> Relay<'a> {
             refusal,
             may_change_settings: may_change_settings(&judgement.facts),
             mask,
+            review,
         }
+    }
+
+    /// Holds a command a review rule gates until its review is decided,
+    /// the connection's `review.hold` ends, or the client cancels or goes
+    /// away. Meanwhile nothing else of this session moves: the client
+    /// waits for this statement, as for a slow one. What it sends in the
+    /// meantime is kept (up to one message's size) for after the hold.
+    async fn hold_for_review(&mut self, request: GateRequest<'_>) -> GateOutcome {
+        let reviews = self.shared.deps.reviews.clone();
+        let hold = {
+            let config = self.shared.deps.guard.config();
+            config
+                .connection(&self.session.connection)
+                .map_or(config.reviews.hold, |c| c.review_hold(&config.reviews))
+        };
+        let cancelled = self.cancelled.clone();
+        let client = &mut self.client;
+        let buf = &mut self.client_buf;
+        let room = self.max_message;
+        let client_gone = async move {
+            loop {
+                if buf.len() > room {
+                    std::future::pending::<()>().await;
+                }
+                match client.read_buf(buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        let interrupted = async move {
+            tokio::select! {
+                () = client_gone => Interrupt::ClientGone,
+                () = cancelled.notified() => Interrupt::Cancelled,
+            }
+        };
+        reviews.gate(request, hold, interrupted).await
     }
 
     /// Why a COPY … TO STDOUT cannot be answered masked, if it cannot: a
@@ -745,10 +828,11 @@ impl<'a> Relay<'a> {
             identity: self.session.identity.name.clone(),
             connection: self.session.connection.clone(),
             at: cmd.at,
-            command: recorded_text(&policy, cmd),
+            command: recorded_text(&policy, &cmd.text, cmd.mask.as_deref()),
             params,
             rules: rules_of(&cmd.verdict),
             verdict: cmd.verdict.clone(),
+            review: cmd.review.clone().map(Box::new),
         })
     }
 
@@ -800,15 +884,19 @@ impl<'a> Relay<'a> {
 /// recognises, and for a statement that names a column under a masking
 /// rule, no literal value at all (`set password = 'hunter2'` is recorded
 /// as `set password = $1`).
-fn recorded_text(policy: &airlock_core::masking::MaskPolicy, cmd: &InFlight) -> String {
-    let names_masked = cmd.mask.as_ref().is_some_and(|m| m.mentions_masked);
+fn recorded_text(
+    policy: &airlock_core::masking::MaskPolicy,
+    text: &str,
+    mask: Option<&StatementMask>,
+) -> String {
+    let names_masked = mask.is_some_and(|m| m.mentions_masked);
     if names_masked {
-        return match airlock_policy::sql::without_literals(airlock_policy::sql::Dialect::Postgres, &cmd.text) {
+        return match airlock_policy::sql::without_literals(airlock_policy::sql::Dialect::Postgres, text) {
             Some(text) => policy.scrub(&text).into_owned(),
             None => "<statement withheld: it names a masked column and its literals could not be separated>".into(),
         };
     }
-    policy.scrub(&cmd.text).into_owned()
+    policy.scrub(text).into_owned()
 }
 
 /// The rules a verdict label names (`block:a,b` → `a`, `b`).

@@ -17,6 +17,8 @@ pub struct ServerDeps {
     pub guard: Arc<Guard>,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
+    /// Holds commands that `review` rules gate.
+    pub reviews: Arc<airlock_core::review::Reviews>,
     /// `None` answers `SSLRequest` with `N`.
     pub tls: Option<Arc<rustls::ServerConfig>>,
 }

@@ -428,6 +428,9 @@ async fn forward_cancel(shared: &Shared, pid: i32, key: i32, peer: SocketAddr) {
         tracing::info!(peer = %peer, "cancel request with an unknown key ignored");
         return;
     };
+    // Only a hold waiting right now hears it; none is left pending for a
+    // later one.
+    target.held.notify_waiters();
     match upstream::send_cancel(&target).await {
         Ok(()) => tracing::info!(peer = %peer, "cancel request forwarded"),
         Err(e) => tracing::warn!(peer = %peer, error = %e, "cancel request could not be delivered"),
@@ -462,12 +465,14 @@ async fn relay(
         refuse(&mut client, &Refusal::store(e)).await;
         return;
     }
+    let held = Arc::new(tokio::sync::Notify::new());
     let registration = shared.cancels.register(CancelTarget {
         host: target.0,
         port: target.1,
         tls: upstream.tls.clone(),
         pid: upstream.backend_pid,
         key: upstream.backend_key,
+        held: held.clone(),
     });
 
     // Tell the client it is in: the target's parameters, our key.
@@ -494,7 +499,8 @@ async fn relay(
         upstream.leftover,
         max_message,
     )
-    .server_parameters(&upstream.parameters);
+    .server_parameters(&upstream.parameters)
+    .cancelled_by(held);
     let (reason, totals) = relay.run().await;
     drop(registration);
     let end = WriteOp::SessionEnd(SessionEnd {

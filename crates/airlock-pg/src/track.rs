@@ -49,6 +49,8 @@ pub struct InFlight {
     pub params: Vec<Option<String>>,
     /// The first rows of its result, as the client received them.
     pub preview: Option<Box<PreviewBuf>>,
+    /// What became of its review, for one a review rule gated.
+    pub review: Option<airlock_store::ReviewRef>,
 }
 
 /// The error a client gets instead of running a refused command.
@@ -84,6 +86,7 @@ impl InFlight {
             id: None,
             params: Vec::new(),
             preview: None,
+            review: None,
         }
     }
 
@@ -149,6 +152,7 @@ struct Prepared {
     verdict: Arc<str>,
     may_change_settings: bool,
     mask: Option<Arc<StatementMask>>,
+    review: Option<airlock_store::ReviewRef>,
 }
 
 /// The command's preview buffer, made on its first result message.
@@ -246,6 +250,7 @@ impl Tracker {
             verdict: Arc::from(cmd.verdict.as_str()),
             may_change_settings: cmd.changes_settings(),
             mask: cmd.mask.clone(),
+            review: cmd.review.clone(),
         };
         // The server refuses to redefine a named statement (42P05) and keeps
         // the old one, which later Executes run: keep recording that one.
@@ -266,6 +271,7 @@ impl Tracker {
                 verdict: Arc::from("allow"),
                 may_change_settings: false,
                 mask: None,
+                review: None,
             });
         self.portals.insert(portal.to_string(), (prepared, params));
     }
@@ -291,6 +297,7 @@ impl Tracker {
                 let mut cmd = InFlight::new(p.text.clone(), p.verdict.to_string());
                 cmd.may_change_settings = p.may_change_settings;
                 cmd.mask = p.mask.clone();
+                cmd.review = p.review.clone();
                 cmd.params = params.clone();
                 cmd
             }

@@ -81,8 +81,12 @@ pub struct AuditLine {
     pub params: Option<Vec<Option<String>>>,
     pub verdict: Option<String>,
     pub rules: Option<Vec<String>>,
-    /// Who approved a `review` verdict: empty until reviews exist.
+    /// Who let a `review` verdict run: the approvers of its review, or
+    /// of the grant it ran on. Empty for any other command.
     pub reviewers: Option<Vec<String>>,
+    /// For a command a review rule gated: the review's id, what became of
+    /// it, who decided, and the grant it ran on.
+    pub review: Option<crate::ReviewRef>,
     /// `None` for a command whose outcome was never recorded, and for
     /// session records.
     pub outcome: Option<AuditOutcome>,

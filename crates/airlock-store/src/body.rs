@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuditKind, Preview, StoreError, WriteOp};
+use crate::{AuditKind, Preview, ReviewRef, StoreError, WriteOp};
 
 #[derive(Serialize)]
 struct CommandOut<'a> {
@@ -14,6 +14,10 @@ struct CommandOut<'a> {
     params: &'a [Option<String>],
     verdict: &'a str,
     rules: &'a [String],
+    /// Absent on commands no review rule gated, so their bodies (and those
+    /// recorded before reviews existed) are unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<&'a ReviewRef>,
 }
 
 #[derive(Serialize)]
@@ -47,6 +51,8 @@ pub(crate) struct CommandBody {
     pub params: Vec<Option<String>>,
     pub verdict: String,
     pub rules: Vec<String>,
+    #[serde(default)]
+    pub review: Option<ReviewRef>,
 }
 
 /// An outcome record's body as read back.
@@ -99,6 +105,7 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
             params: &c.params,
             verdict: &c.verdict,
             rules: &c.rules,
+            review: c.review.as_deref(),
         }),
         WriteOp::Outcome(o) => serde_json::to_string(&OutcomeOut {
             event_id: &o.event_id,

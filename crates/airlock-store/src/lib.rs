@@ -15,6 +15,7 @@ mod checkpoint;
 mod error;
 mod model;
 mod record_line;
+mod review;
 mod signing;
 mod sqlite;
 pub mod writer;
@@ -28,6 +29,7 @@ pub use checkpoint::{
 pub use error::StoreError;
 pub use model::*;
 pub use record_line::AuditRecordLine;
+pub use review::*;
 pub use signing::{CheckpointKey, KeyError, PublicKey};
 pub use sqlite::SqliteStore;
 
@@ -56,6 +58,60 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(
         &self,
         id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+
+    // --- reviews and grants (docs/reviews.md) -----------------------------
+    /// Stores a new, pending review.
+    async fn add_review(&self, review: &NewReview) -> Result<(), StoreError>;
+    /// Accepts a full id or a unique prefix of one; with its decisions.
+    async fn review(&self, id_or_prefix: &str) -> Result<Option<ReviewRecord>, StoreError>;
+    /// Newest first, at most `limit`; only those in `state` when given.
+    async fn list_reviews(
+        &self,
+        state: Option<ReviewState>,
+        limit: u32,
+    ) -> Result<Vec<ReviewRecord>, StoreError>;
+    /// Marks every review still pending after its `expires_at` as expired;
+    /// returns how many.
+    async fn expire_reviews(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError>;
+    /// Records one reviewer's decision, in one transaction: the review must
+    /// be pending and not past `expires_at` at `decision.at` (otherwise it is
+    /// marked expired and `NotPending` returned), and the reviewer must not
+    /// have decided on it before. A denial makes it `denied`; the approval
+    /// that brings the distinct approvals to `approvals_needed` makes it
+    /// `approved`. `id` is a full id.
+    async fn decide_review(
+        &self,
+        id: &str,
+        decision: &ReviewDecision,
+    ) -> Result<DecideOutcome, StoreError>;
+    /// Moves a pending review to `to` (`cancelled` or `expired`); `false`
+    /// when it was not pending.
+    async fn close_review(
+        &self,
+        id: &str,
+        to: ReviewState,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn add_grant(&self, grant: &NewGrant) -> Result<(), StoreError>;
+    /// Finds a live grant that lets this command run and uses it, in one
+    /// transaction: an unused `once` grant for the fingerprint first (then
+    /// used up), else a `window` grant whose rules include all of
+    /// `query.rules`. Revoked and expired grants never match.
+    async fn use_grant(&self, query: &GrantQuery<'_>) -> Result<Option<GrantRecord>, StoreError>;
+    /// Newest first; without `all`, only grants that can still be used at
+    /// `now`.
+    async fn list_grants(
+        &self,
+        all: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<GrantRecord>, StoreError>;
+    /// Accepts a full id or a unique prefix; `false` when no live grant has
+    /// that id.
+    async fn revoke_grant(
+        &self,
+        id_or_prefix: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool, StoreError>;
 

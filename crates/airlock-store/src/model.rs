@@ -40,6 +40,11 @@ pub struct NewIdentity {
     /// salt before the client proves anything, so the server cannot yet know
     /// which of several tokens the client holds.
     pub scram_salt: Vec<u8>,
+    /// The person this identity belongs to, when several identities are one
+    /// person's (a user's admin account, say): nobody approves a review
+    /// requested by an identity of their own person. `None`: the identity is
+    /// its own person.
+    pub person: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +55,11 @@ pub struct Identity {
     #[serde(skip)]
     pub scram_salt: Vec<u8>,
     pub created_at: DateTime<Utc>,
+    /// The person this identity belongs to, when several identities are one
+    /// person's (a user's admin account, say): nobody approves a review
+    /// requested by an identity of their own person. `None`: the identity is
+    /// its own person.
+    pub person: Option<String>,
 }
 
 /// What the store keeps of a token: never the secret, only values derived
@@ -156,6 +166,9 @@ pub struct CommandRecord {
     pub verdict: String,
     /// The rules that fired.
     pub rules: Vec<String>,
+    /// For a command a review rule gated: what became of its review.
+    /// (Boxed: rare, and it would otherwise grow every queued write op.)
+    pub review: Option<Box<crate::ReviewRef>>,
 }
 
 /// A command's result, recorded when the target finished it (or the

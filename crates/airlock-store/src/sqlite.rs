@@ -6,8 +6,10 @@
 
 mod batch;
 mod checkpoint;
+mod grants;
 mod read;
 mod retention;
+mod reviews;
 mod rows;
 mod tail;
 mod verify;
@@ -18,14 +20,16 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::{
-    AuditFilter, AuditLine, AuditVerification, EventRecord, Identity, NewIdentity, NewToken,
-    SessionRecord, Store, StoreError, TokenRecord, WriteOp,
+    AuditFilter, AuditLine, AuditVerification, DecideOutcome, EventRecord, GrantQuery, GrantRecord,
+    Identity, NewGrant, NewIdentity, NewReview, NewToken, ReviewDecision, ReviewRecord,
+    ReviewState, SessionRecord, Store, StoreError, TokenRecord, WriteOp,
 };
 use rows::{identity_columns, millis, session_columns, token_columns};
 
@@ -123,19 +127,56 @@ fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
+/// The full id that `id_or_prefix` names: itself when `exact` (selecting
+/// `id` where `id = ?1`) finds it, else the one id `by_prefix` (the same,
+/// for ids starting with `?1`, `LIMIT 2`) finds. Prefixes come from people
+/// typing ids, so the scan is fine; substr rather than LIKE keeps `%` and
+/// `_` literal and ports to PostgreSQL unchanged.
+async fn resolve_id(
+    conn: &mut SqliteConnection,
+    exact: &'static str,
+    by_prefix: &'static str,
+    what: &str,
+    id_or_prefix: &str,
+) -> Result<Option<String>, StoreError> {
+    if id_or_prefix.is_empty() {
+        return Ok(None);
+    }
+    if sqlx::query(exact)
+        .bind(id_or_prefix)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some()
+    {
+        return Ok(Some(id_or_prefix.to_string()));
+    }
+    let found = sqlx::query(by_prefix)
+        .bind(id_or_prefix)
+        .fetch_all(&mut *conn)
+        .await?;
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(sqlx::Row::try_get(one, "id")?)),
+        _ => Err(StoreError::Ambiguous(format!(
+            "{what} prefix {id_or_prefix:?}"
+        ))),
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn add_identity(&self, new: &NewIdentity) -> Result<Identity, StoreError> {
         let created_at = rows::now_millis();
         sqlx::query(
-            "INSERT INTO identities (name, kind, groups, scram_salt, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO identities (name, kind, groups, scram_salt, created_at, person) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&new.name)
         .bind(new.kind.as_str())
         .bind(rows::encode_groups(&new.groups)?)
         .bind(&new.scram_salt)
         .bind(millis(created_at))
+        .bind(new.person.as_deref())
         .execute(&self.pool)
         .await
         .map_err(|e| match e {
@@ -150,6 +191,7 @@ impl Store for SqliteStore {
             groups: new.groups.clone(),
             scram_salt: new.scram_salt.clone(),
             created_at,
+            person: new.person.clone(),
         })
     }
 
@@ -256,6 +298,67 @@ impl Store for SqliteStore {
                 .execute(&self.pool)
                 .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_review(&self, review: &NewReview) -> Result<(), StoreError> {
+        reviews::add(&self.pool, review).await
+    }
+
+    async fn review(&self, id_or_prefix: &str) -> Result<Option<ReviewRecord>, StoreError> {
+        reviews::get(&self.pool, id_or_prefix).await
+    }
+
+    async fn list_reviews(
+        &self,
+        state: Option<ReviewState>,
+        limit: u32,
+    ) -> Result<Vec<ReviewRecord>, StoreError> {
+        reviews::list(&self.pool, state, limit).await
+    }
+
+    async fn expire_reviews(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        reviews::expire(&self.pool, now).await
+    }
+
+    async fn decide_review(
+        &self,
+        id: &str,
+        decision: &ReviewDecision,
+    ) -> Result<DecideOutcome, StoreError> {
+        reviews::decide(&self.pool, id, decision).await
+    }
+
+    async fn close_review(
+        &self,
+        id: &str,
+        to: ReviewState,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        reviews::close(&self.pool, id, to, at).await
+    }
+
+    async fn add_grant(&self, grant: &NewGrant) -> Result<(), StoreError> {
+        grants::add(&self.pool, grant).await
+    }
+
+    async fn use_grant(&self, query: &GrantQuery<'_>) -> Result<Option<GrantRecord>, StoreError> {
+        grants::use_one(&self.pool, query).await
+    }
+
+    async fn list_grants(
+        &self,
+        all: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        grants::list(&self.pool, all, now).await
+    }
+
+    async fn revoke_grant(
+        &self,
+        id_or_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        grants::revoke(&self.pool, id_or_prefix, at).await
     }
 
     async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {

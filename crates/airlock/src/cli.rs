@@ -20,6 +20,10 @@ pub struct Cli {
         default_value = "airlock.yaml"
     )]
     pub config: PathBuf,
+    /// Whether --config or AIRLOCK_CONFIG was given (set after parsing):
+    /// the API commands then find the gateway through its listen.api.
+    #[arg(skip)]
+    pub config_given: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,6 +52,99 @@ pub enum Command {
     Audit(AuditCmd),
     /// Play a recorded session back, command by command, at its own pace.
     Replay(ReplayArgs),
+    /// See and decide on commands held for review (through a running
+    /// gateway's API; the token comes from AIRLOCK_TOKEN).
+    Reviews(ReviewsArgs),
+    /// See and revoke what approvals granted (through the API).
+    Grants(GrantsArgs),
+}
+
+/// How the review and grant commands reach a running gateway.
+#[derive(Args)]
+pub struct ServerArgs {
+    /// The gateway's API, e.g. http://127.0.0.1:8080 (http only). Default:
+    /// the listen.api of the --config file when one is given, else
+    /// http://127.0.0.1:8080. The caller's token is read from AIRLOCK_TOKEN.
+    #[arg(long, global = true, env = "AIRLOCK_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ReviewsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(subcommand)]
+    pub command: ReviewsCmd,
+}
+
+#[derive(Subcommand)]
+pub enum ReviewsCmd {
+    /// List reviews, newest first.
+    List {
+        #[arg(long, value_enum, default_value_t = ReviewStateFilter::Pending)]
+        state: ReviewStateFilter,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Show one review: the command, why it needs review, the decisions.
+    Show {
+        /// Review id or unique prefix.
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Approve a review as the token's identity.
+    Approve {
+        /// Review id or unique prefix.
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Also let the requester run what the review's rules gate on its
+        /// connection for this long (30m, 2h).
+        #[arg(long = "for", value_name = "DURATION")]
+        window: Option<humantime::Duration>,
+    },
+    /// Deny a review as the token's identity; the requester sees the reason.
+    Deny {
+        /// Review id or unique prefix.
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewStateFilter {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    Cancelled,
+    All,
+}
+
+#[derive(Args)]
+pub struct GrantsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(subcommand)]
+    pub command: GrantsCmd,
+}
+
+#[derive(Subcommand)]
+pub enum GrantsCmd {
+    /// List grants that can still be used, newest first.
+    List {
+        /// Also those used up, expired or revoked.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Revoke a grant (id or unique prefix): it lets nothing run any more.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +284,11 @@ pub enum IdentityCmd {
         /// Group membership (repeatable).
         #[arg(long = "group")]
         groups: Vec<String>,
+        /// The person this identity belongs to, when one person has several
+        /// identities (an admin account, say): nobody approves a review
+        /// requested by an identity of their own person.
+        #[arg(long, value_name = "NAME")]
+        person: Option<String>,
     },
     /// List identities.
     List(JsonFlag),

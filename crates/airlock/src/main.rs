@@ -5,14 +5,25 @@ mod audit_upkeep;
 mod cli;
 mod cmd;
 mod context;
+mod notify;
 mod reload;
 mod signing_key;
 mod sinks;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    // Parsed in two steps to learn whether --config was given or only
+    // defaulted: the API commands read the file only when it was named.
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    cli.config_given = matches
+        .value_source("config")
+        .is_some_and(|s| s != ValueSource::DefaultValue);
     // One crypto provider for the whole process, before any TLS is set up.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -195,6 +195,7 @@ fn command(session: &str, identity: &str, n: usize, ms: i64, sql: &str) -> Comma
         params: Vec::new(),
         verdict: "allow".into(),
         rules: Vec::new(),
+        review: None,
     }
 }
 

@@ -140,6 +140,7 @@ fn write_records(db: &Path) {
                 params: Vec::new(),
                 verdict: "allow".into(),
                 rules: Vec::new(),
+                review: None,
             }),
         ];
         if let Some(ended) = ended {

@@ -65,6 +65,7 @@ fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
             params: c.params,
             verdict: c.verdict,
             rules: c.rules,
+            review: c.review.map(Box::new),
             id,
         },
         outcome,
@@ -123,6 +124,7 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         verdict: None,
         rules: None,
         reviewers: None,
+        review: None,
         outcome: None,
         detail: None,
         prev_hash: hex::encode(row.try_get::<&[u8], _>("prev_hash")?),
@@ -136,7 +138,8 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
             line.params = Some(c.params);
             line.verdict = Some(c.verdict);
             line.rules = Some(c.rules);
-            line.reviewers = Some(Vec::new());
+            line.reviewers = Some(approvers(c.review.as_ref()));
+            line.review = c.review;
             line.outcome = outcome(row, &line.id)?;
         }
         AuditKind::SessionStart | AuditKind::SessionEnd => {
@@ -151,6 +154,15 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         AuditKind::Outcome => {}
     }
     Ok(line)
+}
+
+/// Who let a command run: the reviewers of an approved review, or those
+/// who approved the grant it ran on. Empty otherwise.
+fn approvers(review: Option<&crate::ReviewRef>) -> Vec<String> {
+    match review {
+        Some(r) if r.state == "approved" || r.state == "granted" => r.by.clone(),
+        _ => Vec::new(),
+    }
 }
 
 fn outcome(row: &SqliteRow, id: &str) -> Result<Option<AuditOutcome>, StoreError> {

@@ -10,7 +10,7 @@ use crate::{Identity, IdentityKind, SessionRecord, StoreError, TokenRecord};
 // queries (sqlx only accepts static SQL without an explicit safety wrapper).
 macro_rules! identity_columns {
     () => {
-        "name, kind, groups, scram_salt, created_at"
+        "name, kind, groups, scram_salt, created_at, person"
     };
 }
 
@@ -47,7 +47,7 @@ pub(super) fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, Store
         .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a valid timestamp")))
 }
 
-fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(super) fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     match row.try_get::<Option<i64>, _>(column)? {
         None => Ok(None),
         Some(_) => time(row, column).map(Some),
@@ -55,8 +55,20 @@ fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, Stor
 }
 
 pub(super) fn encode_groups(groups: &[String]) -> Result<String, StoreError> {
-    serde_json::to_string(groups)
-        .map_err(|e| StoreError::Corrupt(format!("cannot encode groups: {e}")))
+    encode_list("groups", groups)
+}
+
+/// A list of names as the JSON array kept in a TEXT column; `what` names
+/// the column in the error.
+pub(super) fn encode_list(what: &str, items: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(items)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode {what}: {e}")))
+}
+
+/// Reads a JSON array column back; `owner` names the record in the error.
+pub(super) fn list(row: &SqliteRow, column: &str, owner: &str) -> Result<Vec<String>, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{owner}: {column}: {e}")))
 }
 
 pub(super) fn identity(row: &SqliteRow) -> Result<Identity, StoreError> {
@@ -65,14 +77,13 @@ pub(super) fn identity(row: &SqliteRow) -> Result<Identity, StoreError> {
     let kind: IdentityKind = kind
         .parse()
         .map_err(|e| StoreError::Corrupt(format!("identity {name}: {e}")))?;
-    let groups: String = row.try_get("groups")?;
-    let groups: Vec<String> = serde_json::from_str(&groups)
-        .map_err(|e| StoreError::Corrupt(format!("identity {name}: groups: {e}")))?;
+    let groups = list(row, "groups", &format!("identity {name}"))?;
     Ok(Identity {
         kind,
         groups,
         scram_salt: row.try_get("scram_salt")?,
         created_at: time(row, "created_at")?,
+        person: row.try_get("person")?,
         name,
     })
 }

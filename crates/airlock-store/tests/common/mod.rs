@@ -19,6 +19,7 @@ pub fn identity(name: &str, kind: IdentityKind, groups: &[&str]) -> NewIdentity 
         kind,
         groups: groups.iter().map(|g| g.to_string()).collect(),
         scram_salt: name.as_bytes().to_vec(),
+        person: None,
     }
 }
 
@@ -59,6 +60,7 @@ pub fn command_record(session: &str, n: usize) -> CommandRecord {
         params: vec![Some(n.to_string()), None],
         verdict: "allow".into(),
         rules: Vec::new(),
+        review: None,
     }
 }
 
@@ -152,6 +154,57 @@ impl<S: Store> Store for Faulty<S> {
     }
     async fn revoke_token(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
         self.inner.revoke_token(id, at).await
+    }
+    async fn add_review(&self, review: &NewReview) -> Result<(), StoreError> {
+        self.inner.add_review(review).await
+    }
+    async fn review(&self, id_or_prefix: &str) -> Result<Option<ReviewRecord>, StoreError> {
+        self.inner.review(id_or_prefix).await
+    }
+    async fn list_reviews(
+        &self,
+        state: Option<ReviewState>,
+        limit: u32,
+    ) -> Result<Vec<ReviewRecord>, StoreError> {
+        self.inner.list_reviews(state, limit).await
+    }
+    async fn expire_reviews(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.inner.expire_reviews(now).await
+    }
+    async fn decide_review(
+        &self,
+        id: &str,
+        decision: &ReviewDecision,
+    ) -> Result<DecideOutcome, StoreError> {
+        self.inner.decide_review(id, decision).await
+    }
+    async fn close_review(
+        &self,
+        id: &str,
+        to: ReviewState,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.close_review(id, to, at).await
+    }
+    async fn add_grant(&self, grant: &NewGrant) -> Result<(), StoreError> {
+        self.inner.add_grant(grant).await
+    }
+    async fn use_grant(&self, query: &GrantQuery<'_>) -> Result<Option<GrantRecord>, StoreError> {
+        self.inner.use_grant(query).await
+    }
+    async fn list_grants(
+        &self,
+        all: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        self.inner.list_grants(all, now).await
+    }
+    async fn revoke_grant(
+        &self,
+        id_or_prefix: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.revoke_grant(id_or_prefix, at).await
     }
     async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
         let call = self.batch_calls.fetch_add(1, Ordering::SeqCst);

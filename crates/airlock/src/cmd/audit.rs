@@ -180,7 +180,7 @@ async fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-const CSV_COLUMNS: [&str; 24] = [
+const CSV_COLUMNS: [&str; 25] = [
     "kind",
     "seq",
     "id",
@@ -193,6 +193,7 @@ const CSV_COLUMNS: [&str; 24] = [
     "verdict",
     "rules",
     "reviewers",
+    "review",
     "outcome_seq",
     "outcome_at",
     "duration_us",
@@ -218,7 +219,7 @@ fn csv_header(out: &mut Vec<u8>) {
 /// (params, rules, preview, …) are JSON in one cell each.
 fn csv_row(out: &mut Vec<u8>, l: &AuditLine) -> serde_json::Result<()> {
     let o = l.outcome.as_ref();
-    let cells: [String; 24] = [
+    let cells: [String; 25] = [
         l.kind.to_string(),
         l.seq.to_string(),
         l.id.clone(),
@@ -231,6 +232,7 @@ fn csv_row(out: &mut Vec<u8>, l: &AuditLine) -> serde_json::Result<()> {
         l.verdict.clone().unwrap_or_default(),
         json(&l.rules)?,
         json(&l.reviewers)?,
+        json(&l.review)?,
         o.map(|o| o.seq.to_string()).unwrap_or_default(),
         o.map(|o| time(o.at)).unwrap_or_default(),
         o.map(|o| o.duration_us.to_string()).unwrap_or_default(),

@@ -15,6 +15,7 @@ pub async fn run(config: Config, cmd: IdentityCmd) -> anyhow::Result<()> {
             name,
             agent,
             groups,
+            person,
         } => {
             if !valid_name(&name) {
                 bail!(
@@ -24,15 +25,17 @@ pub async fn run(config: Config, cmd: IdentityCmd) -> anyhow::Result<()> {
             if let Some(bad) = groups.iter().find(|g| !valid_name(g)) {
                 bail!("{bad:?} is not a valid group name");
             }
+            if let Some(bad) = person.as_ref().filter(|p| !valid_name(p)) {
+                bail!("{bad:?} is not a valid person name");
+            }
             let kind = if agent {
                 IdentityKind::Agent
             } else {
                 IdentityKind::User
             };
-            match store
-                .add_identity(&tokens::new_identity(&name, kind, groups))
-                .await
-            {
+            let mut new = tokens::new_identity(&name, kind, groups);
+            new.person = person;
+            match store.add_identity(&new).await {
                 Ok(added) => println!("added {} {}", added.kind.as_str(), added.name),
                 Err(StoreError::AlreadyExists(_)) => bail!("identity {name:?} already exists"),
                 Err(e) => return Err(e.into()),
@@ -43,13 +46,18 @@ pub async fn run(config: Config, cmd: IdentityCmd) -> anyhow::Result<()> {
             if json.json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
-                println!("{:<24} {:<6} {:<30} CREATED", "NAME", "KIND", "GROUPS");
+                println!(
+                    "{:<24} {:<6} {:<30} {:<24} CREATED",
+                    "NAME", "KIND", "GROUPS", "PERSON"
+                );
                 for i in all {
                     println!(
-                        "{:<24} {:<6} {:<30} {}",
+                        "{:<24} {:<6} {:<30} {:<24} {}",
                         i.name,
                         i.kind.as_str(),
                         i.groups.join(","),
+                        // Without one, the identity is its own person.
+                        i.person.as_deref().unwrap_or("-"),
                         super::when(i.created_at)
                     );
                 }

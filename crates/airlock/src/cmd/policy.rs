@@ -43,6 +43,7 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
                 groups,
                 scram_salt: Vec::new(),
                 created_at: chrono::Utc::now(),
+                person: None,
             }
         }
     };

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use std::path::Path;
 
 use airlock_core::Guard;
+use airlock_core::review::Reviews;
 use airlock_pg::{PgServer, ServerDeps};
 use airlock_store::writer::{Writer, WriterConfig};
 
@@ -27,6 +28,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     // data path waits for them.
     let sinks = crate::sinks::Sinks::start(&config.audit.sinks, store.clone())?;
     let upkeep = crate::audit_upkeep::AuditUpkeep::start(&config.audit, store.clone())?;
+    crate::notify::check(&config.reviews)?;
     let tls = airlock_pg::tls::server_config(config.tls.as_ref(), &config.data_dir)
         .context("setting up TLS for clients")?;
 
@@ -51,10 +53,14 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let guard_for_reload = guard.clone();
+    let (reviews, notices) = Reviews::new(store.clone(), guard.clone());
+    // Webhook calls run in tasks of their own: the gate only try_sends.
+    let notifier = crate::notify::spawn(guard.clone(), notices);
     let pg = PgServer::new(ServerDeps {
         guard,
         store: store.clone(),
         writer: writer.clone(),
+        reviews: reviews.clone(),
         tls: Some(tls),
     });
     let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
@@ -62,6 +68,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         api_listener,
         store.clone(),
         writer.clone(),
+        reviews,
         stop_rx,
     ));
 
@@ -75,6 +82,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     let _ = pg_task.await;
     let _ = api_task.await;
+    // Undelivered notifications are not kept: the reviews are in the
+    // store, and `airlock reviews list` shows them.
+    notifier.abort();
     // Sessions still open keep their own writer handles; give queued
     // events a bounded time to reach the store.
     match tokio::time::timeout(Duration::from_secs(5), writer.flush()).await {

@@ -16,13 +16,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A receiver that accepts the connection and then hangs must not stall
 /// the sink for ever: the batch fails and is retried.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Enough of an answer's body to say why it refused; the rest is not read.
+/// Enough of an answer's body to say why it refused; the rest is not read
+/// (unless [`Connection::with_max_answer`] asks for more).
 const MAX_ANSWER: usize = 64 * 1024;
 
 pub struct Connection {
     host: String,
     port: u16,
     sender: Option<SendRequest<Full<Bytes>>>,
+    max_answer: usize,
 }
 
 /// What the receiver answered.
@@ -37,7 +39,15 @@ impl Connection {
             host,
             port,
             sender: None,
+            max_answer: MAX_ANSWER,
         }
+    }
+
+    /// Reads answers' bodies up to `bytes` instead of the default 64 KiB:
+    /// for a client that needs the body itself, not just the status.
+    pub fn with_max_answer(mut self, bytes: usize) -> Connection {
+        self.max_answer = bytes;
+        self
     }
 
     /// Sends the request `make` builds; an error means no answer came (the
@@ -85,7 +95,7 @@ impl Connection {
         let status = response.status();
         // The status is the answer; a body too long or cut short only
         // costs the connection, which cannot carry another request now.
-        let body = match Limited::new(response.into_body(), MAX_ANSWER)
+        let body = match Limited::new(response.into_body(), self.max_answer)
             .collect()
             .await
         {

@@ -7,8 +7,9 @@
 
 mod file;
 mod follow;
-mod http;
-mod webhook;
+// Also the HTTP client of review notifications and of the CLI's API calls.
+pub(crate) mod http;
+pub(crate) mod webhook;
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -24,8 +24,8 @@ pub struct Target {
     /// `webhook:http://host:port/path`: no credentials, no query (which
     /// may hold a key), because it is logged and stored.
     pub name: String,
-    host: String,
-    port: u16,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// The `Host` header: the URL's authority as written.
     authority: String,
     path_and_query: String,
@@ -112,7 +112,8 @@ impl WebhookSink {
     }
 }
 
-fn request(
+/// A JSON POST to `target` (review notifications send theirs this way too).
+pub(crate) fn request(
     target: &Target,
     authorization: Option<&HeaderValue>,
     body: Bytes,
