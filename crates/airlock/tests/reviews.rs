@@ -223,6 +223,13 @@ fn a_held_statement_approved_through_the_api_runs_in_the_same_session() {
     assert_eq!(line["reviewers"], json!(["dana"]), "{line}");
     assert_eq!(line["review"]["id"], id, "{line}");
     assert_eq!(line["review"]["state"], "approved", "{line}");
+    // Replay shows who let it run.
+    let session = line["session"].as_str().expect("session id");
+    let replay = s.gw.cli_ok(&["replay", session, "--no-wait"]);
+    assert!(
+        replay.contains(&format!("review: approved by dana ({id})")),
+        "{replay}"
+    );
     let verify = s.gw.cli_ok(&["audit", "verify"]);
     assert!(verify.starts_with("ok"), "{verify}");
     s.no_token_in_logs();
@@ -503,4 +510,62 @@ fn pending_reviews_survive_a_restart_and_their_grants_work_after_it() {
     let (ok, _, err) = s.psql(&["delete from orders where id = 5"]);
     assert!(ok, "{err}");
     assert_eq!(s.orders(), "1:n1,2:n2,3:n3,4:n4");
+}
+
+#[test]
+fn a_prepared_statement_is_held_at_parse_and_runs_when_approved() {
+    let s = setup("rv_prepared", "30s");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let client = common::pgclient::connect_ok(&s.gw, "alice", "app", s.token("alice")).await;
+        // The extended protocol: Parse (held here), Bind, Execute.
+        let held = tokio::spawn(async move {
+            client
+                .execute("delete from orders where id = $1", &[&2i32])
+                .await
+        });
+        let review = tokio::task::spawn_blocking({
+            let api = s.gw.api_port;
+            let token = s.token("dana").to_string();
+            move || {
+                let deadline = Instant::now() + Duration::from_secs(15);
+                loop {
+                    let (_, body) = call(
+                        api,
+                        "GET",
+                        "/api/v1/reviews?state=pending",
+                        Some(&token),
+                        None,
+                    );
+                    if let Some(r) = body.as_array().and_then(|a| a.first()) {
+                        return r.clone();
+                    }
+                    assert!(Instant::now() < deadline, "no pending review");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        })
+        .await
+        .expect("poll");
+        // Reviewers see the statement with its placeholder.
+        assert!(
+            review["command"].as_str().is_some_and(|c| c.contains("$1")),
+            "{review}"
+        );
+        let id = review["id"].as_str().unwrap_or_default().to_string();
+        let (status, body) = s.approve("dana", &id, json!({}));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["released"], true, "{body}");
+        let deleted = held.await.expect("held task").expect("approved statement");
+        assert_eq!(deleted, 1);
+    });
+    assert_eq!(s.orders(), "1:n1,3:n3,4:n4,5:n5");
+    let line = s.audit_line("delete from orders where id = $1");
+    // tokio-postgres binds an int4 in binary: recorded as hex.
+    assert_eq!(line["params"], json!(["\\x00000002"]), "{line}");
+    assert_eq!(line["reviewers"], json!(["dana"]), "{line}");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use airlock_core::Config;
-use airlock_store::{EventRecord, OutcomeRecord, Preview, SessionRecord};
+use airlock_store::{EventRecord, OutcomeRecord, Preview, ReviewRef, SessionRecord};
 
 use crate::cli::ReplayArgs;
 use crate::context::open_store;
@@ -118,12 +118,33 @@ fn command(out: &mut impl Write, s: &SessionRecord, e: &EventRecord) -> io::Resu
             .collect();
         writeln!(out, "{INDENT}params: {}", params.join(", "))?;
     }
+    if let Some(r) = &c.review {
+        writeln!(out, "{INDENT}review: {}", clean(&review(r)))?;
+    }
     match &e.outcome {
         None => writeln!(
             out,
             "{INDENT}-> no outcome recorded (still running, or the gateway stopped)"
         ),
         Some(o) => outcome(out, o),
+    }
+}
+
+/// What became of a gated command's review, in one line.
+fn review(r: &ReviewRef) -> String {
+    let id = r.id.as_deref().unwrap_or("-");
+    let by = r.by.join(", ");
+    match r.state.as_str() {
+        "approved" => format!("approved by {by} ({id})"),
+        "denied" => format!("denied by {by} ({id})"),
+        "granted" => format!(
+            "ran on grant {} of review {id} (approved by {by})",
+            r.grant.as_deref().unwrap_or("-")
+        ),
+        "pending" => format!("undecided when the hold ended ({id}, pending)"),
+        "cancelled" => format!("withdrawn by the client ({id}, cancelled)"),
+        "failed" => "the review could not be recorded; not run".to_string(),
+        other => format!("{other} ({id})"),
     }
 }
 
