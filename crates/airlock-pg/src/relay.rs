@@ -505,6 +505,7 @@ impl<'a> Relay<'a> {
                 code: match outcome {
                     GateOutcome::Withdrawn(_, Interrupt::Cancelled) => "57014",
                     GateOutcome::Failed(_) => "58000",
+                    GateOutcome::TooMany { .. } => "53400",
                     _ => "42501",
                 },
                 message,

@@ -72,6 +72,13 @@ pub trait Store: Send + Sync + 'static {
         state: Option<ReviewState>,
         limit: u32,
     ) -> Result<Vec<ReviewRecord>, StoreError>;
+    /// Reviews `requester` asked for that are pending and not past
+    /// `expires_at` at `now`.
+    async fn count_pending_reviews(
+        &self,
+        requester: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError>;
     /// Marks every review still pending after its `expires_at` as expired;
     /// returns how many.
     async fn expire_reviews(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError>;

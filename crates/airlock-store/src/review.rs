@@ -226,7 +226,8 @@ pub struct ReviewRef {
     /// review could be recorded.
     pub id: Option<String>,
     /// `approved`, `denied`, `pending` (the hold ended undecided),
-    /// `cancelled`, `granted` (ran on a grant) or `failed`.
+    /// `cancelled`, `granted` (ran on a grant), `too-many-pending` (refused
+    /// without a review) or `failed`.
     pub state: String,
     /// Reviewers who decided; for a grant, those who approved it.
     pub by: Vec<String>,

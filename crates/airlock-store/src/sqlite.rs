@@ -316,6 +316,14 @@ impl Store for SqliteStore {
         reviews::list(&self.pool, state, limit).await
     }
 
+    async fn count_pending_reviews(
+        &self,
+        requester: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        reviews::count_pending(&self.pool, requester, now).await
+    }
+
     async fn expire_reviews(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         reviews::expire(&self.pool, now).await
     }

@@ -569,3 +569,70 @@ fn a_prepared_statement_is_held_at_parse_and_runs_when_approved() {
     assert_eq!(line["params"], json!(["\\x00000002"]), "{line}");
     assert_eq!(line["reviewers"], json!(["dana"]), "{line}");
 }
+
+#[test]
+fn an_identity_cannot_pile_up_pending_reviews() {
+    let db = TempDb::new("rv_flood");
+    direct(&db.name, "create table orders (id int primary key)");
+    let connection = format!(
+        "  - name: app\n    type: postgres\n    target: {{ host: 127.0.0.1, port: 5432, database: {}, user: postgres, tls: disable }}\n    allow: [\"alice\"]\n",
+        db.name
+    );
+    let gw = Gateway::start(
+        &connection,
+        &format!("{RULES}\nreviews: {{ hold: 0s, max_pending_per_identity: 2 }}\n"),
+    );
+    let alice = gw.identity_with_token("alice", &[]);
+    let dana = gw.identity_with_token("dana", &["--group", "dba"]);
+    let conninfo = gw.conninfo("alice", "app");
+    for id in 1..=2 {
+        let (ok, _, err) = psql(
+            &conninfo,
+            &alice,
+            &["-c", &format!("delete from orders where id = {id}")],
+        );
+        assert!(!ok && err.contains("is pending"), "{err}");
+    }
+    let (ok, _, err) = psql(
+        &conninfo,
+        &alice,
+        &[
+            "-v",
+            "VERBOSITY=verbose",
+            "-c",
+            "delete from orders where id = 3",
+        ],
+    );
+    assert!(!ok, "a third gated command must not run");
+    assert!(err.contains("53400"), "{err}");
+    assert!(err.contains("2 reviews you asked for are pending"), "{err}");
+    let (status, body) = call(
+        gw.api_port,
+        "GET",
+        "/api/v1/reviews?state=pending",
+        Some(&dana),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.as_array().map(Vec::len),
+        Some(2),
+        "no third review: {body}"
+    );
+    // Deciding one makes room for the next.
+    let id = body[0]["id"].as_str().expect("id").to_string();
+    let (status, body) = call(
+        gw.api_port,
+        "POST",
+        &format!("/api/v1/reviews/{id}/deny"),
+        Some(&dana),
+        Some(&json!({ "reason": "no" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (ok, _, err) = psql(
+        &conninfo,
+        &alice,
+        &["-c", "delete from orders where id = 3"],
+    );
+    assert!(!ok && err.contains("is pending"), "{err}");
+}

@@ -29,6 +29,11 @@ pub struct ReviewsConfig {
         with = "crate::config::humantime_serde"
     )]
     pub max_window: Duration,
+    /// Pending reviews one identity may have at a time; a command gated
+    /// beyond that is refused without a new review, so a runaway agent
+    /// cannot bury its reviewers (or the webhooks) in requests.
+    #[serde(default = "default_max_pending")]
+    pub max_pending_per_identity: u32,
     /// How reviewers reach this gateway's API, for the links in
     /// notifications (`https://airlock.example.com`). Default: the API
     /// listener's address over `http`.
@@ -46,6 +51,7 @@ impl Default for ReviewsConfig {
             expire_after: default_expire_after(),
             grant_ttl: default_grant_ttl(),
             max_window: default_max_window(),
+            max_pending_per_identity: default_max_pending(),
             public_url: None,
             webhooks: Vec::new(),
         }
@@ -94,6 +100,9 @@ fn default_expire_after() -> Duration {
 }
 fn default_grant_ttl() -> Duration {
     Duration::from_secs(24 * 3600)
+}
+fn default_max_pending() -> u32 {
+    20
 }
 fn default_max_window() -> Duration {
     Duration::from_secs(24 * 3600)

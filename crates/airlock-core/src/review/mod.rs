@@ -76,6 +76,11 @@ pub enum GateOutcome {
     Pending(ReviewRecord),
     /// The client cancelled it or went away; the review is cancelled.
     Withdrawn(ReviewRecord, Interrupt),
+    /// The identity has `reviews.max_pending_per_identity` reviews pending
+    /// already: no new one was recorded, and the command does not run.
+    TooMany {
+        pending: u64,
+    },
     /// The review could not be recorded (or a grant looked up): the command
     /// must not run.
     Failed(String),
@@ -122,6 +127,11 @@ impl GateOutcome {
             GateOutcome::Withdrawn(r, Interrupt::ClientGone) => {
                 format!("review {} cancelled: the client went away", r.id)
             }
+            GateOutcome::TooMany { pending } => format!(
+                "the command needs review, and {pending} reviews you asked for are pending already \
+                 (reviews.max_pending_per_identity); no new review was opened and the command was not run. \
+                 Ask a reviewer to decide those first (airlock reviews list)"
+            ),
             GateOutcome::Failed(why) => format!(
                 "the command needs review, and the review could not be recorded ({why}); command refused"
             ),
@@ -149,6 +159,12 @@ impl GateOutcome {
             GateOutcome::Withdrawn(r, _) => ReviewRef {
                 id: Some(r.id.clone()),
                 state: ReviewState::Cancelled.as_str().into(),
+                by: Vec::new(),
+                grant: None,
+            },
+            GateOutcome::TooMany { .. } => ReviewRef {
+                id: None,
+                state: "too-many-pending".into(),
                 by: Vec::new(),
                 grant: None,
             },
@@ -280,7 +296,25 @@ impl Reviews {
             Ok(None) => {}
             Err(e) => return GateOutcome::Failed(format!("grants cannot be read: {e}")),
         }
-        let expire_after = self.guard.config().reviews.expire_after;
+        let (expire_after, max_pending) = {
+            let config = self.guard.config();
+            (
+                config.reviews.expire_after,
+                config.reviews.max_pending_per_identity,
+            )
+        };
+        match self
+            .store
+            .count_pending_reviews(&session.identity.name, now)
+            .await
+        {
+            Ok(pending) if pending >= u64::from(max_pending) => {
+                tracing::warn!(session = %session.id, identity = %session.identity.name, pending, "review refused: too many pending");
+                return GateOutcome::TooMany { pending };
+            }
+            Ok(_) => {}
+            Err(e) => return GateOutcome::Failed(format!("reviews cannot be read: {e}")),
+        }
         let new = NewReview {
             id: new_id("rv"),
             requester: session.identity.name.clone(),

@@ -128,6 +128,22 @@ pub(super) async fn list(
     records(&found)
 }
 
+pub(super) async fn count_pending(
+    pool: &SqlitePool,
+    requester: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM reviews \
+         WHERE state = 'pending' AND requester = ? AND expires_at > ?",
+    )
+    .bind(requester)
+    .bind(millis(now))
+    .fetch_one(pool)
+    .await?;
+    Ok(count.max(0) as u64)
+}
+
 pub(super) async fn expire(pool: &SqlitePool, now: DateTime<Utc>) -> Result<u64, StoreError> {
     // It left `pending` when its time ran out, not when a sweep noticed.
     let done = sqlx::query(

@@ -168,6 +168,13 @@ impl<S: Store> Store for Faulty<S> {
     ) -> Result<Vec<ReviewRecord>, StoreError> {
         self.inner.list_reviews(state, limit).await
     }
+    async fn count_pending_reviews(
+        &self,
+        requester: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.inner.count_pending_reviews(requester, now).await
+    }
     async fn expire_reviews(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         self.inner.expire_reviews(now).await
     }

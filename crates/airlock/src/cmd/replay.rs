@@ -144,6 +144,7 @@ fn review(r: &ReviewRef) -> String {
         "pending" => format!("undecided when the hold ended ({id}, pending)"),
         "cancelled" => format!("withdrawn by the client ({id}, cancelled)"),
         "failed" => "the review could not be recorded; not run".to_string(),
+        "too-many-pending" => "refused: too many reviews of this identity pending".to_string(),
         other => format!("{other} ({id})"),
     }
 }
