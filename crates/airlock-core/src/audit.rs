@@ -96,6 +96,10 @@ pub enum SinkConfig {
         /// Environment variable holding an `Authorization` header value.
         #[serde(default)]
         authorization_env: Option<String>,
+        /// For `https://`: check the receiver's certificate against the
+        /// CA certificates in this PEM file only (default: the system's).
+        #[serde(default)]
+        ca_file: Option<PathBuf>,
     },
 }
 

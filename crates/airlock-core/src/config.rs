@@ -472,8 +472,17 @@ impl Config {
             fix(p);
         }
         for sink in &mut self.audit.sinks {
-            if let crate::audit::SinkConfig::File { path, .. } = sink {
-                fix(path);
+            match sink {
+                crate::audit::SinkConfig::File { path, .. } => fix(path),
+                crate::audit::SinkConfig::Webhook {
+                    ca_file: Some(p), ..
+                } => fix(p),
+                crate::audit::SinkConfig::Webhook { .. } => {}
+            }
+        }
+        for hook in &mut self.reviews.webhooks {
+            if let Some(p) = &mut hook.ca_file {
+                fix(p);
             }
         }
         if let Some(tls) = &mut self.tls {

@@ -33,6 +33,18 @@ pub use review::*;
 pub use signing::{CheckpointKey, KeyError, PublicKey};
 pub use sqlite::SqliteStore;
 
+/// What [`Store::write_anchor`] did.
+#[derive(Debug, Clone)]
+pub struct Anchoring {
+    /// The anchor written, if any.
+    pub anchor: Option<Checkpoint>,
+    /// The seq the anchor would reach without `up_to`: the end of the run
+    /// of oldest records older than the cutoff (the latest anchor's seq
+    /// when none is newer). Records from `up_to + 1` to here are the ones
+    /// the bound held back.
+    pub old_enough: i64,
+}
+
 /// The persistence boundary. Implementations must be cheap to share
 /// (`Arc<dyn Store>`) and safe to call from many tasks at once.
 #[async_trait]
@@ -178,20 +190,24 @@ pub trait Store: Send + Sync + 'static {
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Checkpoint>, StoreError>;
     /// Writes an anchor (signed when `key` is given) for the longest run of
-    /// oldest records that are all older than `cutoff`, after checking that
-    /// run's links and hashes: pruning never hides damage (a damaged run is
-    /// [`StoreError::Corrupt`]). `None` when nothing new is old enough.
+    /// oldest records that are all older than `cutoff`, cut at seq `up_to`
+    /// (the lowest sink cursor; `i64::MAX` for no bound), after checking
+    /// that run's links and hashes: pruning never hides damage (a damaged
+    /// run is [`StoreError::Corrupt`]). No anchor when nothing new is old
+    /// enough, or `up_to` holds it all back.
     async fn write_anchor(
         &self,
         cutoff: chrono::DateTime<chrono::Utc>,
+        up_to: i64,
         key: Option<&CheckpointKey>,
         at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<Checkpoint>, StoreError>;
-    /// Deletes up to `limit` of the oldest records at or below the latest
-    /// anchor in one short transaction; once none are left, also the
-    /// checkpoints for records before the anchor. Returns the number of
-    /// records deleted: 0 when there is nothing left to prune.
-    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError>;
+    ) -> Result<Anchoring, StoreError>;
+    /// Deletes up to `limit` of the oldest records at or below both the
+    /// latest anchor and `up_to` in one short transaction; once none are
+    /// left up to the anchor, also the checkpoints for records before it.
+    /// Returns the number of records deleted: 0 when there is nothing left
+    /// to prune.
+    async fn prune_audit(&self, up_to: i64, limit: u32) -> Result<u64, StoreError>;
     /// Deletes up to `limit` session summaries that ended before `cutoff`.
     async fn prune_sessions(
         &self,

@@ -471,14 +471,15 @@ impl Store for SqliteStore {
     async fn write_anchor(
         &self,
         cutoff: DateTime<Utc>,
+        up_to: i64,
         key: Option<&crate::CheckpointKey>,
         at: DateTime<Utc>,
-    ) -> Result<Option<crate::Checkpoint>, StoreError> {
-        retention::write_anchor(&self.pool, cutoff, key, at).await
+    ) -> Result<crate::Anchoring, StoreError> {
+        retention::write_anchor(&self.pool, cutoff, up_to, key, at).await
     }
 
-    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError> {
-        retention::prune_audit(&self.pool, limit).await
+    async fn prune_audit(&self, up_to: i64, limit: u32) -> Result<u64, StoreError> {
+        retention::prune_audit(&self.pool, up_to, limit).await
     }
 
     async fn prune_sessions(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {

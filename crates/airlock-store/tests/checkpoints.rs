@@ -404,13 +404,14 @@ async fn prune(log: &Log, key: Option<&CheckpointKey>) -> Checkpoint {
     let cutoff = Utc::now() - Duration::days(1);
     let anchor = log
         .store
-        .write_anchor(cutoff, key, Utc::now())
+        .write_anchor(cutoff, i64::MAX, key, Utc::now())
         .await
         .expect("anchor")
+        .anchor
         .expect("old records to prune");
     let mut steps = Vec::new();
     loop {
-        let n = log.store.prune_audit(5).await.expect("prune");
+        let n = log.store.prune_audit(i64::MAX, 5).await.expect("prune");
         if n == 0 {
             break;
         }
@@ -467,9 +468,15 @@ async fn retention_prunes_behind_a_signed_anchor() {
 
     assert!(
         log.store
-            .write_anchor(Utc::now() - Duration::days(1), Some(&log.key), Utc::now())
+            .write_anchor(
+                Utc::now() - Duration::days(1),
+                i64::MAX,
+                Some(&log.key),
+                Utc::now()
+            )
             .await
             .expect("anchor")
+            .anchor
             .is_none(),
         "nothing new is old enough"
     );
@@ -524,10 +531,15 @@ async fn verification_holds_while_pruning_is_part_way() {
     let log = log().await;
     log.store.write_batch(&recent("s3")).await.expect("write");
     log.store
-        .write_anchor(Utc::now() - Duration::days(1), Some(&log.key), Utc::now())
+        .write_anchor(
+            Utc::now() - Duration::days(1),
+            i64::MAX,
+            Some(&log.key),
+            Utc::now(),
+        )
         .await
         .expect("anchor");
-    assert_eq!(log.store.prune_audit(5).await.expect("prune"), 5);
+    assert_eq!(log.store.prune_audit(i64::MAX, 5).await.expect("prune"), 5);
     let r = report(&log).await;
     assert!(
         matches!(
@@ -537,6 +549,74 @@ async fn verification_holds_while_pruning_is_part_way() {
         "{:?}",
         r.verification
     );
+}
+
+/// What a sink has not delivered stays, however old: the anchor stops at
+/// the bound, and so does pruning behind an anchor that reaches past it
+/// (one written before the sink was added).
+#[tokio::test]
+async fn anchoring_and_pruning_stop_at_the_bound() {
+    let log = log().await;
+    log.store.write_batch(&recent("s3")).await.expect("write");
+    let cutoff = Utc::now() - Duration::days(1);
+
+    // Seq 1-13 are old; a sink has delivered up to 4.
+    let done = log
+        .store
+        .write_anchor(cutoff, 4, Some(&log.key), Utc::now())
+        .await
+        .expect("anchor");
+    assert_eq!(done.old_enough, 13, "{done:?}");
+    assert_eq!(done.anchor.as_ref().map(|a| a.seq), Some(4), "{done:?}");
+    let mut pruned = 0;
+    loop {
+        let n = log.store.prune_audit(4, 3).await.expect("prune");
+        if n == 0 {
+            break;
+        }
+        pruned += n;
+    }
+    assert_eq!(pruned, 4);
+
+    // The sink has not moved: nothing new to anchor, what it holds is said.
+    let again = log
+        .store
+        .write_anchor(cutoff, 4, Some(&log.key), Utc::now())
+        .await
+        .expect("anchor");
+    assert!(again.anchor.is_none(), "{again:?}");
+    assert_eq!(again.old_enough, 13);
+
+    // Unbounded, the rest of the old run is anchored (the first anchor,
+    // seq 16, is recent); then a bound below it (a new sink, at 0) keeps
+    // every remaining record, and the checkpoints that vouch for them.
+    let all = log
+        .store
+        .write_anchor(cutoff, i64::MAX, Some(&log.key), Utc::now())
+        .await
+        .expect("anchor");
+    assert_eq!(all.anchor.as_ref().map(|a| a.seq), Some(13), "{all:?}");
+    assert_eq!(log.store.prune_audit(0, 100).await.expect("prune"), 0);
+    assert_eq!(log.store.prune_audit(8, 100).await.expect("prune"), 4);
+    let r = report(&log).await;
+    assert!(
+        matches!(r.verification, AuditVerification::Intact { .. }),
+        "{:?}",
+        r.verification
+    );
+    assert_eq!(r.checkpoints, 2, "both anchors stay while 9-13 are kept");
+    assert_eq!(
+        log.store.prune_audit(i64::MAX, 100).await.expect("prune"),
+        5
+    );
+    let r = report(&log).await;
+    assert!(
+        matches!(r.verification, AuditVerification::Intact { .. }),
+        "{:?}",
+        r.verification
+    );
+    assert_eq!(r.anchor.as_ref().map(|a| a.seq), Some(13));
+    assert_eq!(r.checkpoints, 1, "the first anchor went with its records");
 }
 
 #[tokio::test]
@@ -574,13 +654,16 @@ async fn pruning_refuses_to_hide_damage() {
     tamper(&log.path, "DELETE FROM audit_log WHERE seq = 5").await;
     let result = log
         .store
-        .write_anchor(Utc::now() - Duration::days(1), None, Utc::now())
+        .write_anchor(Utc::now() - Duration::days(1), i64::MAX, None, Utc::now())
         .await;
     assert!(
         matches!(&result, Err(StoreError::Corrupt(why)) if why.contains("missing at seq 5")),
         "{result:?}"
     );
-    assert_eq!(log.store.prune_audit(100).await.expect("prune"), 0);
+    assert_eq!(
+        log.store.prune_audit(i64::MAX, 100).await.expect("prune"),
+        0
+    );
 }
 
 /// A log written before checkpoints existed (migrations up to 0003) goes

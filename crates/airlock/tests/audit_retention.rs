@@ -6,6 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use airlock_store::{CommandRecord, SessionEnd, SessionStart, SqliteStore, Store, WriteOp};
@@ -226,6 +228,126 @@ fn serve_prunes_old_records_behind_a_signed_anchor() {
     );
     let (ok, report) = verify(&gw, &[]);
     assert!(ok, "{report}");
+}
+
+/// A webhook receiver on its own thread and runtime that refuses every
+/// batch (500) until `accept` is set; returns its port.
+fn receiver(accept: Arc<AtomicBool>) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("receiver runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            let app = axum::Router::new().route(
+                "/ingest",
+                axum::routing::post(move || {
+                    let accept = accept.clone();
+                    async move {
+                        if accept.load(Ordering::SeqCst) {
+                            axum::http::StatusCode::OK
+                        } else {
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                        }
+                    }
+                }),
+            );
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    port
+}
+
+fn sink_cursor(gw: &Gateway, name: &str) -> i64 {
+    let db = gw.data_dir().join("airlock.db");
+    let name = name.to_string();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async move {
+            let store = SqliteStore::open(&db).await.expect("open store");
+            let seq = store.sink_cursor(&name).await.expect("read the cursor");
+            store.close().await;
+            seq
+        })
+}
+
+#[test]
+fn retention_waits_for_a_sink_that_has_not_delivered() {
+    let accept = Arc::new(AtomicBool::new(false));
+    let port = receiver(accept.clone());
+    let name = format!("webhook:http://127.0.0.1:{port}/ingest");
+    let mut gw = Gateway::start(
+        NOWHERE,
+        &format!(
+            "audit:\n  retention: 30d\n  sinks:\n    - type: webhook\n      url: http://127.0.0.1:{port}/ingest\n      interval: 100ms\n"
+        ),
+    );
+    gw.stop();
+    // seq 1-6: two sessions of 2023; 7-8: today's, still open.
+    write_records(&gw.data_dir().join("airlock.db"));
+    gw.spawn();
+
+    // The first round (3 s after start) finds 1-6 old enough, but the
+    // receiver has taken none of them: nothing is anchored or pruned, and
+    // the log says who holds it back.
+    assert!(
+        gw.wait_for_log("audit retention held back"),
+        "{}",
+        gw.logs()
+    );
+    let logs = gw.logs();
+    let held = logs
+        .lines()
+        .find(|l| l.contains("audit retention held back"))
+        .expect("the warning");
+    assert!(held.contains(&format!("{name} (6 records)")), "{held}");
+    assert!(
+        held.contains("oldest_undelivered=2023-11-14T22:13:20Z"),
+        "{held}"
+    );
+    assert_eq!(sink_cursor(&gw, &name), 0);
+    let (ok, report) = verify(&gw, &[]);
+    assert!(ok, "{report}");
+    assert!(
+        report.starts_with("ok: 8 records verified (last seq 8)"),
+        "{report}"
+    );
+    let export = gw.cli_ok(&["audit", "export"]);
+    assert!(export.contains("old-1"), "{export}");
+
+    // Once the receiver takes them and the sink's cursor moves past them,
+    // they go, without waiting for the hourly round.
+    accept.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let report = loop {
+        let (ok, report) = verify(&gw, &[]);
+        assert!(ok, "{report}");
+        // The anchor is record 9, after the 8 the sink delivered.
+        if report.starts_with("ok: 3 records verified from anchor seq 6 (last seq 9)\n") {
+            break report;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not pruned after the sink caught up: {report}\n{}",
+            gw.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(sink_cursor(&gw, &name) >= 8, "{report}\n{}", gw.logs());
+    let export = gw.cli_ok(&["audit", "export"]);
+    assert!(!export.contains("old-"), "{export}");
+    assert_eq!(
+        gw.logs().matches("audit retention held back").count(),
+        1,
+        "one warning per round: {}",
+        gw.logs()
+    );
 }
 
 /// `serve` with `audit.signing_key` set to `key`: must exit 1 at once and

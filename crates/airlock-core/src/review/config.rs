@@ -72,6 +72,10 @@ pub struct ReviewWebhook {
     /// Environment variable holding an `Authorization` header value.
     #[serde(default)]
     pub authorization_env: Option<String>,
+    /// For `https://`: check the receiver's certificate against the CA
+    /// certificates in this PEM file only (default: the system's).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

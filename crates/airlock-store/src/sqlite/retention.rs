@@ -9,20 +9,26 @@ use sqlx::sqlite::SqlitePool;
 use super::checkpoint::{self, hash32};
 use super::rows::millis;
 use super::verify::{self, WalkEnd};
-use crate::{Checkpoint, CheckpointKey, CheckpointPurpose, StoreError};
+use crate::{Anchoring, CheckpointKey, CheckpointPurpose, StoreError};
 
 pub(super) async fn write_anchor(
     pool: &SqlitePool,
     cutoff: DateTime<Utc>,
+    up_to: i64,
     key: Option<&CheckpointKey>,
     at: DateTime<Utc>,
-) -> Result<Option<Checkpoint>, StoreError> {
+) -> Result<Anchoring, StoreError> {
     let mut conn = pool.acquire().await?;
     let anchored = anchor_seq(&mut conn).await?;
     let end: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
         .fetch_one(&mut *conn)
         .await?;
-    let Some(end) = end else { return Ok(None) };
+    let Some(end) = end else {
+        return Ok(Anchoring {
+            anchor: None,
+            old_enough: anchored,
+        });
+    };
     // Outside the write lock: this reads only records about to be pruned,
     // and records up to `end` never change.
     let first_kept: Option<i64> = sqlx::query_scalar(
@@ -34,9 +40,15 @@ pub(super) async fn write_anchor(
     .fetch_optional(&mut *conn)
     .await?;
     drop(conn);
-    let last_pruned = first_kept.map_or(end, |seq| seq - 1);
+    let old_enough = first_kept.map_or(end, |seq| seq - 1);
+    let nothing = Anchoring {
+        anchor: None,
+        old_enough,
+    };
+    // The caller's bound (what a sink has not delivered yet) wins over age.
+    let last_pruned = old_enough.min(up_to);
     if last_pruned <= anchored {
-        return Ok(None);
+        return Ok(nothing);
     }
     let current = super::verify_checkpoints::latest_anchor(pool)
         .await?
@@ -52,7 +64,7 @@ pub(super) async fn write_anchor(
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     // Another process may have anchored meanwhile.
     if last_pruned <= anchor_seq(&mut tx).await? {
-        return Ok(None);
+        return Ok(nothing);
     }
     let hash: Vec<u8> = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = ?")
         .bind(last_pruned)
@@ -69,26 +81,39 @@ pub(super) async fn write_anchor(
     )
     .await?;
     tx.commit().await?;
-    Ok(Some(anchor))
+    Ok(Anchoring {
+        anchor: Some(anchor),
+        old_enough,
+    })
 }
 
-/// One bounded step of deletion behind the latest anchor.
-pub(super) async fn prune_audit(pool: &SqlitePool, limit: u32) -> Result<u64, StoreError> {
+/// One bounded step of deletion behind the latest anchor, and not past
+/// `up_to`.
+pub(super) async fn prune_audit(
+    pool: &SqlitePool,
+    up_to: i64,
+    limit: u32,
+) -> Result<u64, StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let anchored = anchor_seq(&mut tx).await?;
     if anchored == 0 {
         return Ok(0);
     }
+    // An anchor written before a sink that has not caught up was added (or
+    // by a round a crash cut short) may reach past what that sink has.
+    let until = anchored.min(up_to);
     let deleted = sqlx::query(
         "DELETE FROM audit_log WHERE seq IN \
          (SELECT seq FROM audit_log WHERE seq <= ? ORDER BY seq LIMIT ?)",
     )
-    .bind(anchored)
+    .bind(until)
     .bind(i64::from(limit))
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if deleted < u64::from(limit) {
+    // Not while `up_to` keeps records behind the anchor: those records
+    // keep the checkpoints that vouch for them, as before any pruning.
+    if deleted < u64::from(limit) && until == anchored {
         // Their records are gone: nothing is left for them to vouch for.
         sqlx::query("DELETE FROM audit_checkpoint WHERE seq < ?")
             .bind(anchored)

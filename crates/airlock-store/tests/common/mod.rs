@@ -262,13 +262,14 @@ impl<S: Store> Store for Faulty<S> {
     async fn write_anchor(
         &self,
         cutoff: DateTime<Utc>,
+        up_to: i64,
         key: Option<&CheckpointKey>,
         at: DateTime<Utc>,
-    ) -> Result<Option<Checkpoint>, StoreError> {
-        self.inner.write_anchor(cutoff, key, at).await
+    ) -> Result<Anchoring, StoreError> {
+        self.inner.write_anchor(cutoff, up_to, key, at).await
     }
-    async fn prune_audit(&self, limit: u32) -> Result<u64, StoreError> {
-        self.inner.prune_audit(limit).await
+    async fn prune_audit(&self, up_to: i64, limit: u32) -> Result<u64, StoreError> {
+        self.inner.prune_audit(up_to, limit).await
     }
     async fn prune_sessions(&self, cutoff: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
         self.inner.prune_sessions(cutoff, limit).await

@@ -1,7 +1,8 @@
 //! The audit chain's background upkeep in `serve`: signed checkpoints of
-//! its tip and, with a retention period, pruning behind an anchor
-//! (docs/audit.md, "Checkpoints" and "Retention"). Neither is on the data
-//! path: a failure is logged and retried at the next round.
+//! its tip and, with a retention period, pruning behind an anchor, never
+//! past what a sink has yet to deliver (docs/audit.md, "Checkpoints" and
+//! "Retention"). Neither is on the data path: a failure is logged and
+//! retried at the next round.
 
 mod checkpoints;
 mod retention;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::task::JoinHandle;
 
-use airlock_core::audit::AuditConfig;
+use airlock_core::audit::{AuditConfig, SinkConfig};
 use airlock_store::{CheckpointKey, Store};
 
 /// How long the last checkpoint at shutdown may take.
@@ -59,6 +60,7 @@ impl AuditUpkeep {
                 store.clone(),
                 key.clone(),
                 keep,
+                sinks(&audit.sinks),
             )));
         }
         Ok(AuditUpkeep { store, key, tasks })
@@ -81,4 +83,30 @@ impl AuditUpkeep {
             }
         }
     }
+}
+
+/// The configured sinks, under the names `sinks` stores their cursors by.
+/// A sink dropped from the configuration is not here, so its cursor,
+/// left behind in the store, no longer holds pruning back.
+fn sinks(configs: &[SinkConfig]) -> Vec<retention::Sink> {
+    configs
+        .iter()
+        .map(|config| match crate::sinks::name(config) {
+            Ok(name) => retention::Sink {
+                shown: name.clone(),
+                cursor: Some(name),
+            },
+            Err(e) => {
+                // `Sinks::start` named the same configuration before this
+                // runs, so this cannot fail; if it did, holding back is safe.
+                // Not named in full: a webhook URL may hold a key.
+                tracing::warn!(error = %e, "retention cannot tell how far an audit sink \
+                    has got; it holds back pruning until a restart");
+                retention::Sink {
+                    cursor: None,
+                    shown: "an audit sink".into(),
+                }
+            }
+        })
+        .collect()
 }

@@ -74,7 +74,8 @@ impl Delivery {
     /// One request on a fresh connection: notifications are rare, and a
     /// kept connection would only go stale between them.
     async fn attempt(&self) -> anyhow::Result<()> {
-        let mut connection = Connection::new(self.target.host.clone(), self.target.port);
+        let mut connection = Connection::new(self.target.host.clone(), self.target.port)
+            .with_tls(self.target.tls.clone());
         let answer = connection
             .send(|| request(&self.target, self.authorization.as_ref(), self.body.clone()))
             .await?;

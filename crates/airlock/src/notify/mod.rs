@@ -113,7 +113,7 @@ fn public_url(config: &Config) -> String {
 /// from the environment each time, so a reload may name another
 /// variable; it is marked sensitive, so no debug output shows it.
 fn prepare(hook: &ReviewWebhook) -> anyhow::Result<(Target, Option<HeaderValue>)> {
-    let target = Target::parse(&hook.url)?;
+    let target = Target::parse(&hook.url, hook.ca_file.as_deref())?;
     let authorization = match hook.authorization_env.as_deref() {
         None => None,
         Some(var) => {
@@ -141,6 +141,7 @@ mod tests {
             format: WebhookFormat::Slack,
             rules: rules.iter().map(|r| r.to_string()).collect(),
             authorization_env: None,
+            ca_file: None,
         }
     }
 
@@ -172,13 +173,16 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_urls_without_credentials_pass() {
+    fn http_and_https_urls_without_credentials_pass() {
         assert!(prepare(&hook("http://127.0.0.1:9/hook", &[])).is_ok());
-        for bad in [
-            "https://hooks.slack.com/x",
-            "http://u:p@h/x",
-            "hooks.slack.com",
-        ] {
+        // https needs trusted roots: the system's, on a machine that has
+        // them (CI installs ca-certificates), or a ca_file.
+        let https = prepare(&hook("https://hooks.slack.com/x", &[]));
+        assert!(
+            https.is_ok()
+                || format!("{:#}", https.err().expect("error")).contains("no trusted root")
+        );
+        for bad in ["https://u:p@h/x", "http://u:p@h/x", "hooks.slack.com"] {
             assert!(prepare(&hook(bad, &[])).is_err(), "{bad}");
         }
         let mut missing = hook("http://h/x", &[]);

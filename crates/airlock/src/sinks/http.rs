@@ -1,7 +1,9 @@
-//! One HTTP/1.1 connection to a webhook, kept open between batches and
-//! opened again after any failure. Requests go one at a time (a sink
-//! never has two batches in flight), so a pool would buy nothing.
+//! One HTTP/1.1 connection to a webhook (over TLS for `https://`), kept
+//! open between batches and opened again after any failure. Requests go
+//! one at a time (a sink never has two batches in flight), so a pool would
+//! buy nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,6 +25,8 @@ const MAX_ANSWER: usize = 64 * 1024;
 pub struct Connection {
     host: String,
     port: u16,
+    /// `Some` for `https://`.
+    tls: Option<Arc<rustls::ClientConfig>>,
     sender: Option<SendRequest<Full<Bytes>>>,
     max_answer: usize,
 }
@@ -38,9 +42,16 @@ impl Connection {
         Connection {
             host,
             port,
+            tls: None,
             sender: None,
             max_answer: MAX_ANSWER,
         }
+    }
+
+    /// Speaks TLS with this configuration (an `https://` receiver).
+    pub fn with_tls(mut self, tls: Option<Arc<rustls::ClientConfig>>) -> Connection {
+        self.tls = tls;
+        self
     }
 
     /// Reads answers' bodies up to `bytes` instead of the default 64 KiB:
@@ -131,18 +142,43 @@ impl Connection {
         .map_err(|_| anyhow::anyhow!("connecting took more than {CONNECT_TIMEOUT:?}"))?
         .context("connecting")?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .context("starting HTTP/1.1")?;
-        tokio::spawn(async move {
-            // Ends when the receiver closes or the sender is dropped; why it
-            // ended shows up as the next request's error.
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "webhook connection ended");
+        let sender = match &self.tls {
+            None => start_http(stream).await?,
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(self.host.clone())
+                    .context("the host is not a valid TLS server name")?;
+                let stream = tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    tokio_rustls::TlsConnector::from(config.clone()).connect(name, stream),
+                )
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!("the TLS handshake took more than {CONNECT_TIMEOUT:?}")
+                })?
+                .context("TLS handshake")?;
+                start_http(stream).await?
             }
-        });
+        };
         Ok(self.sender.insert(sender))
     }
+}
+
+/// HTTP/1.1 over `io`; the connection's task runs until the receiver
+/// closes or the sender is dropped.
+async fn start_http<T>(io: T) -> anyhow::Result<SendRequest<Full<Bytes>>>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = http1::handshake(TokioIo::new(io))
+        .await
+        .context("starting HTTP/1.1")?;
+    tokio::spawn(async move {
+        // Why it ended shows up as the next request's error.
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "webhook connection ended");
+        }
+    });
+    Ok(sender)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod file;
 mod follow;
 // Also the HTTP client of review notifications and of the CLI's API calls.
 pub(crate) mod http;
+mod tls;
 pub(crate) mod webhook;
 
 use std::collections::HashSet;
@@ -91,6 +92,25 @@ impl Sinks {
     }
 }
 
+/// The name a sink's cursor is stored under (also its name in logs),
+/// from its configuration alone: no file is opened, no certificate read.
+pub(crate) fn name(config: &SinkConfig) -> anyhow::Result<String> {
+    match config {
+        SinkConfig::File { path, .. } => {
+            // The name must not depend on how the config's path was typed
+            // (a changed name means a new cursor, and the whole log sent
+            // again): absolute, without the `.` that resolving
+            // `./audit.jsonl` leaves in the middle.
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let path: std::path::PathBuf = path.components().collect();
+            Ok(format!("file:{}", path.display()))
+        }
+        SinkConfig::Webhook { url, ca_file, .. } => {
+            webhook::Target::name_of(url, ca_file.as_deref())
+        }
+    }
+}
+
 fn prepare(config: &SinkConfig) -> anyhow::Result<(String, Prepared)> {
     match config {
         SinkConfig::File {
@@ -99,24 +119,19 @@ fn prepare(config: &SinkConfig) -> anyhow::Result<(String, Prepared)> {
             keep,
         } => {
             let sink = file::FileSink::new(path, *max_bytes, *keep)?;
-            // The name must not depend on how the config's path was typed
-            // (a changed name means a new cursor, and the whole log sent
-            // again): absolute, without the `.` that resolving
-            // `./audit.jsonl` leaves in the middle.
-            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            let path: std::path::PathBuf = path.components().collect();
-            Ok((format!("file:{}", path.display()), Prepared::File(sink)))
+            Ok((name(config)?, Prepared::File(sink)))
         }
         SinkConfig::Webhook {
             url,
             batch,
             interval,
             authorization_env,
+            ca_file,
         } => {
             if *batch == 0 {
                 anyhow::bail!("batch must be at least 1");
             }
-            let target = webhook::Target::parse(url)?;
+            let target = webhook::Target::parse(url, ca_file.as_deref())?;
             let name = target.name.clone();
             let sink = webhook::WebhookSink::new(target, authorization_env.as_deref())?;
             let batching = Batching {
@@ -125,5 +140,36 @@ fn prepare(config: &SinkConfig) -> anyhow::Result<(String, Prepared)> {
             };
             Ok((name, Prepared::Webhook(sink, batching)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_configuration_alone() {
+        let file = SinkConfig::File {
+            path: "/var/log/./airlock/audit.jsonl".into(),
+            max_bytes: 1,
+            keep: 1,
+        };
+        // No such directory: naming opens nothing.
+        assert_eq!(
+            name(&file).expect("named"),
+            "file:/var/log/airlock/audit.jsonl"
+        );
+        let hook = SinkConfig::Webhook {
+            url: "https://siem.example/in?key=secret".into(),
+            batch: 1,
+            interval: Duration::from_secs(1),
+            authorization_env: None,
+            ca_file: Some("/nonexistent/ca.pem".into()),
+        };
+        // The CA file is not read either.
+        assert_eq!(
+            name(&hook).expect("named"),
+            "webhook:https://siem.example/in"
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! The webhook sink: batches of records POSTed as one JSON document,
 //! `{"source":"airlock","records":[…]}`, until a 2xx answer.
 //!
-//! Only `http://` for now: TLS would need a root store the build does not
-//! have yet, so an `https://` URL is refused at start rather than sent in
-//! clear. Credentials never sit in the URL (it is logged, and it names
+//! `https://` receivers are checked against the system's trusted roots,
+//! or against `ca_file` alone (`sinks/tls.rs`). Credentials never sit in
+//! the URL (it is logged, and it names
 //! the sink's cursor in the store): the `Authorization` value comes from
 //! the environment variable named by `authorization_env`.
 
@@ -26,24 +26,43 @@ pub struct Target {
     pub name: String,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// `Some` for `https://`: how the receiver's certificate is checked.
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     /// The `Host` header: the URL's authority as written.
     authority: String,
     path_and_query: String,
 }
 
 impl Target {
-    pub fn parse(url: &str) -> anyhow::Result<Target> {
+    /// `ca_file`: the only roots an `https://` receiver's certificate is
+    /// checked against; without it, the system's.
+    pub fn parse(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Target> {
+        let mut target = Target::unchecked(url, ca_file)?;
+        if target.name.starts_with("webhook:https:") {
+            target.tls = Some(super::tls::client_config(ca_file)?);
+        }
+        Ok(target)
+    }
+
+    /// The sink's name (its cursor's key), from the URL alone: no
+    /// certificate is read.
+    pub fn name_of(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<String> {
+        Ok(Target::unchecked(url, ca_file)?.name)
+    }
+
+    /// Everything but the TLS configuration.
+    fn unchecked(url: &str, ca_file: Option<&std::path::Path>) -> anyhow::Result<Target> {
         // The URL is not echoed in errors: it may carry a secret.
         let uri: Uri = url
             .parse()
             .map_err(|e| anyhow::anyhow!("url is not a valid URL: {e}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => anyhow::bail!(
-                "url: https webhooks are not supported yet; use an http:// URL \
-                 (for instance a collector on the same host or network)"
-            ),
-            _ => anyhow::bail!("url must start with http://"),
+        let secure = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
+            _ => anyhow::bail!("url must start with http:// or https://"),
+        };
+        if ca_file.is_some() && !secure {
+            anyhow::bail!("ca_file is for https:// URLs only");
         }
         let authority = uri
             .authority()
@@ -63,13 +82,20 @@ impl Target {
         if host.is_empty() {
             anyhow::bail!("url has no host");
         }
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority
+            .port_u16()
+            .unwrap_or(if secure { 443 } else { 80 });
         let path = uri.path();
         let path = if path.is_empty() { "/" } else { path };
         Ok(Target {
-            name: format!("webhook:http://{}{path}", authority.as_str()),
+            name: format!(
+                "webhook:{}://{}{path}",
+                if secure { "https" } else { "http" },
+                authority.as_str()
+            ),
             host,
             port,
+            tls: None,
             authority: authority.as_str().to_string(),
             path_and_query: uri
                 .path_and_query()
@@ -103,7 +129,8 @@ impl WebhookSink {
                 Some(value)
             }
         };
-        let connection = Connection::new(target.host.clone(), target.port);
+        let connection =
+            Connection::new(target.host.clone(), target.port).with_tls(target.tls.clone());
         Ok(WebhookSink {
             target,
             authorization,
@@ -172,7 +199,8 @@ mod tests {
 
     #[test]
     fn the_name_drops_the_query_and_keeps_the_rest() {
-        let t = Target::parse("http://siem.example:8080/in/airlock?key=secret").expect("parse");
+        let t =
+            Target::parse("http://siem.example:8080/in/airlock?key=secret", None).expect("parse");
         assert_eq!(t.name, "webhook:http://siem.example:8080/in/airlock");
         assert_eq!(t.path_and_query, "/in/airlock?key=secret");
         assert_eq!((t.host.as_str(), t.port), ("siem.example", 8080));
@@ -181,29 +209,40 @@ mod tests {
 
     #[test]
     fn defaults_are_port_80_and_the_root_path() {
-        let t = Target::parse("http://collector").expect("parse");
+        let t = Target::parse("http://collector", None).expect("parse");
         assert_eq!(t.name, "webhook:http://collector/");
         assert_eq!((t.port, t.path_and_query.as_str()), (80, "/"));
-        let t = Target::parse("http://[::1]:9000/x").expect("parse");
+        let t = Target::parse("http://[::1]:9000/x", None).expect("parse");
         assert_eq!((t.host.as_str(), t.port), ("::1", 9000));
     }
 
     #[test]
-    fn https_credentials_and_other_schemes_are_refused_without_echoing_the_url() {
+    fn https_is_port_443_by_default_and_named_as_such() {
+        let t = Target::parse("https://siem.example/in", None).expect("parse");
+        assert_eq!(t.name, "webhook:https://siem.example/in");
+        assert_eq!(t.port, 443);
+        assert!(t.tls.is_some());
+    }
+
+    #[test]
+    fn credentials_and_other_schemes_are_refused_without_echoing_the_url() {
         for url in [
-            "https://siem.example/in",
             "http://user:hunter2@siem.example/in",
+            "https://user:hunter2@siem.example/in",
             "ftp://siem.example/in",
             "siem.example/in",
         ] {
-            let e = Target::parse(url).err().expect("refused");
+            let e = Target::parse(url, None).err().expect("refused");
             let text = format!("{e:#}");
             assert!(!text.contains("hunter2"), "{text}");
             assert!(!text.contains("siem.example"), "{text}");
         }
-        let e = Target::parse("https://siem.example/in")
-            .err()
-            .expect("refused");
-        assert!(format!("{e}").contains("https webhooks are not supported"));
+        let e = Target::parse(
+            "http://siem.example/in",
+            Some(std::path::Path::new("/x.pem")),
+        )
+        .err()
+        .expect("refused");
+        assert!(format!("{e}").contains("https:// URLs only"));
     }
 }
