@@ -7,9 +7,15 @@ use hmac::Mac;
 /// Rounds of masking the output again before a value is withheld whole.
 const MAX_ROUNDS: usize = 4;
 
+/// Longest value whose masked output is checked for being settled (see
+/// [`Masker::masked`]); a longer one is scanned again.
+const QUIET_MAX: usize = 256;
+
 use crate::config::MaskerConfig;
 use crate::custom::Custom;
-use crate::detectors::{self, Builtin, Hit, On, is_word, recycle_hits, spare_hits, tokens};
+use crate::detectors::{
+    self, Builtin, Hit, On, contact, is_word, recycle_hits, spare_hits, tokens, url,
+};
 use crate::error::MaskError;
 use crate::scan::{self, Scanner};
 use crate::style::{self, KeyedHash, Style};
@@ -143,14 +149,14 @@ impl Masker {
 
     /// Masks every match in arbitrary bytes (invalid UTF-8 is fine).
     pub fn mask_bytes<'a>(&self, value: &'a [u8]) -> Cow<'a, [u8]> {
-        let hits = self.hits(value);
+        let (hits, stops) = self.scan(value);
         if hits.is_empty() {
             if hits.capacity() != 0 {
                 recycle_hits(hits);
             }
             return Cow::Borrowed(value);
         }
-        let (mut out, mut settled) = self.masked(value, &hits);
+        let (mut out, mut settled) = self.masked(value, &hits, stops);
         recycle_hits(hits);
         // A replacement changes what stands next to it: the rest of a
         // digit run that a longer match had hidden can now read as a phone
@@ -163,14 +169,14 @@ impl Masker {
             if settled {
                 return Cow::Owned(out);
             }
-            let hits = self.hits(&out);
+            let (hits, stops) = self.scan(&out);
             if hits.is_empty() {
                 if hits.capacity() != 0 {
                     recycle_hits(hits);
                 }
                 return Cow::Owned(out);
             }
-            (out, settled) = self.masked(&out, &hits);
+            (out, settled) = self.masked(&out, &hits, stops);
             recycle_hits(hits);
         }
         // Never seen; should replacements keep making matches, the value
@@ -185,44 +191,63 @@ impl Masker {
     /// - no custom detector runs (a pattern may match anything), and every
     ///   hit became a built-in detector's `<masked:NAME>` label, and
     /// - the stretches between the labels hold no stop whose handler can
-    ///   find anything (`quiet`): no digit and no `@`; no `=` that may end
-    ///   a key (`assign` skips spaces and a quote before it, and every key
-    ///   ends in `d e t n y`) unless it starts or ends the stretch (then
-    ///   the value's start, a label's `>`, stands before it, or a label's
-    ///   `<` or the value's end after it, which `assign` all rejects); no
-    ///   `:` but right after a word byte that is no hex digit and ends no
-    ///   key (`net` rejects an address glued to a word, `assign` the key);
-    ///   and no whole enabled literal of [`tokens::LITERALS`].
+    ///   find anything (`quiet`): no digit run of 7 bytes or more, nor one
+    ///   right after two uppercase letters (see `short_run_end`); no `@`
+    ///   after a local-part byte; no `+` or `(` before a digit; no `=`
+    ///   that may end a key (`assign` skips spaces and a quote before it,
+    ///   and every key ends in `d e t n y`) unless it starts or ends the
+    ///   stretch (then the value's start, a label's `>`, stands before it,
+    ///   or a label's `<` or the value's end after it, which `assign` all
+    ///   rejects); no `:` but right after a word byte that is no hex digit
+    ///   and ends no key (`net` rejects an address glued to a word,
+    ///   `assign` the key); and no whole enabled literal of
+    ///   [`tokens::LITERALS`] that its handler may accept: a credential at
+    ///   a word's start, a PEM line, or a `://` whose authority may hold
+    ///   user information (see `url::quiet_at`).
     ///
     /// Every match starts at a stop of the scan: an anchor byte of the
     /// byte table (digits, also the block test's numbers and IBAN digits,
     /// and `@ : = + (`) or a literal stop, whose handler finds nothing
-    /// unless the whole literal is there ([`tokens::literal_at`]). `+` and
-    /// `(` find a phone number only with a digit right after them, which
-    /// would be in the same stretch. No literal holds `<` or `>`, so one
-    /// outside the labels lies inside one stretch, and none lies inside a
-    /// label (the names hold none; a test checks). What is left are the
-    /// anchors inside labels, which find nothing whatever surrounds them:
-    /// the `:` of `<masked:` (see `scan::at_colon`) and the digit of
-    /// `ipv4`/`ipv6`, which follows a lowercase letter, so it neither ends
-    /// an IBAN's country code nor starts a number.
-    fn masked(&self, value: &[u8], hits: &[Hit]) -> (Vec<u8>, bool) {
+    /// unless the whole literal is there ([`tokens::literal_at`]). The
+    /// handlers look past a stretch only through a label, whose `<` and
+    /// `>` end every digit run, local part, key and credential: so the
+    /// stretch decides. No literal holds `<` or `>`, so one outside the
+    /// labels lies inside one stretch, and none lies inside a label (the
+    /// names hold none; a test checks). What is left are the anchors
+    /// inside labels, which find nothing whatever surrounds them: the `:`
+    /// of `<masked:` (see `scan::at_colon`) and the digit of `ipv4`/`ipv6`,
+    /// which follows a lowercase letter, so it neither ends an IBAN's
+    /// country code nor starts a number.
+    ///
+    /// `stops`, the scan's stop positions in `value` when it is one block
+    /// (see [`Scanner::scan`]), narrows the stretches' check to them.
+    fn masked(&self, value: &[u8], hits: &[Hit], stops: Option<u64>) -> (Vec<u8>, bool) {
         // Room for a label such as `<masked:aws_secret_access_key>`
         // per match: no reallocation while building.
         let mut out = Vec::with_capacity(value.len() + hits.len() * 32);
         let on = self.scanner.on();
-        let mut settled = self.custom.is_empty();
+        // A long value's stretches are walked byte by byte here, but its
+        // re-scan runs the vectorised block test: as cheap per byte, and
+        // the only way to learn anything when one stretch is not quiet.
+        let mut settled = self.custom.is_empty() && value.len() <= QUIET_MAX;
         let mut at = 0;
+        // Labels often stand next to each other or at the value's ends:
+        // an empty stretch is quiet without a call.
+        let quiet_gap = |from: usize, to: usize| {
+            from == to
+                || match stops {
+                    Some(stops) => quiet_stops(&value[from..to], stops >> from, on),
+                    None => quiet(&value[from..to], on),
+                }
+        };
         for h in hits {
-            let gap = &value[at..h.start];
-            out.extend_from_slice(gap);
-            settled = settled && quiet(gap, on);
+            out.extend_from_slice(&value[at..h.start]);
+            settled = settled && quiet_gap(at, h.start);
             settled &= self.render(&mut out, h, value);
             at = h.end;
         }
-        let gap = &value[at..];
-        out.extend_from_slice(gap);
-        settled = settled && quiet(gap, on);
+        out.extend_from_slice(&value[at..]);
+        settled = settled && quiet_gap(at, value.len());
         (out, settled)
     }
 
@@ -251,22 +276,28 @@ impl Masker {
         out
     }
 
-    /// The resolved hits in `value`. The list starts without an
+    /// The resolved hits in `value`.
+    fn hits(&self, value: &[u8]) -> Vec<Hit> {
+        self.scan(value).0
+    }
+
+    /// The resolved hits in `value`, and the scan's stops when it is one
+    /// block (see [`Scanner::scan`]). The list starts without an
     /// allocation and takes the thread's spare buffer at the first match
     /// (give it back with [`recycle_hits`]): a clean value touches neither
     /// the buffer nor the allocator, and one with matches usually
     /// allocates nothing for its hits.
     #[inline(always)]
-    fn hits(&self, value: &[u8]) -> Vec<Hit> {
+    fn scan(&self, value: &[u8]) -> (Vec<Hit>, Option<u64>) {
         let mut hits = Vec::new();
-        self.scanner.scan(value, &mut hits);
+        let stops = self.scanner.scan(value, &mut hits);
         if !self.custom.is_empty() {
             self.scan_custom(value, &mut hits);
         }
         if hits.len() > 1 {
             scan::resolve(&mut hits);
         }
-        hits
+        (hits, stops)
     }
 
     fn scan_custom(&self, value: &[u8], hits: &mut Vec<Hit>) {
@@ -303,26 +334,139 @@ impl Masker {
 /// value's ends), holds no stop whose handler can find anything (see
 /// [`Masker::masked`]).
 fn quiet(gap: &[u8], on: On) -> bool {
-    for (j, &b) in gap.iter().enumerate() {
-        let first = FIRST[usize::from(b)];
+    let mut j = 0;
+    while j < gap.len() {
+        let first = FIRST[usize::from(gap[j])];
         if first == 0 {
+            j += 1;
             continue;
         }
-        let prev = if j > 0 { gap[j - 1] } else { 0 };
-        if first & ANCHOR != 0
-            || first & EQUALS != 0 && j > 0 && j + 1 < gap.len() && may_end_key(prev)
-            || first & COLON != 0
-                && !(is_word(prev) && !prev.is_ascii_hexdigit() && !may_end_key(prev))
-        {
+        if first & DIGIT != 0 {
+            // A whole digit run at once: its other digits are no stop of
+            // their own that this one does not cover.
+            match short_run_end(gap, j) {
+                Some(end) => j = end,
+                None => return false,
+            }
+            continue;
+        }
+        if !quiet_stop(gap, j, first, on) {
             return false;
         }
-        // Only where a literal's first two bytes stand can one start.
-        let second = gap.get(j + 1).map_or(0, |n| SECOND[usize::from(*n)]);
-        if first & second & !SPECIAL != 0 && tokens::literal_at(&gap[j..], on).is_some() {
+        j += 1;
+    }
+    true
+}
+
+/// [`quiet`] from the stops the scan found in the value (`stops`, bit 0
+/// for `gap[0]`), for a value of one block: in the output, every byte of
+/// the stretch but the first has the same bytes before it as in the
+/// value, so the block test marks it there only if it did in the value
+/// (a digit run cut by the label is only shorter; the last byte is
+/// followed by a `<`, which completes no literal). The first byte follows
+/// a label's `>` instead, so it is checked whatever its bit says. Only
+/// the stops are then looked at, not every byte.
+fn quiet_stops(gap: &[u8], stops: u64, on: On) -> bool {
+    let Some(&head) = gap.first() else {
+        return true;
+    };
+    let inside = u64::MAX >> (64 - gap.len().min(64));
+    let mut todo = stops & inside & !1 | u64::from(FIRST[usize::from(head)] != 0);
+    while todo != 0 {
+        let j = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let first = FIRST[usize::from(gap[j])];
+        let ok = if first & DIGIT != 0 {
+            short_run_end(gap, j).is_some()
+        } else {
+            quiet_stop(gap, j, first, on)
+        };
+        if !ok {
             return false;
         }
     }
     true
+}
+
+/// Whether the stop at `gap[j]`, no digit (`first` is its [`FIRST`]
+/// entry), can find nothing.
+fn quiet_stop(gap: &[u8], j: usize, first: u16, on: On) -> bool {
+    // Most bytes here are letters that may start a literal (`e`, `s`,
+    // `r`, `p`, …): only their pair with the next byte is tested.
+    let next = gap.get(j + 1).copied().unwrap_or(0);
+    (first & ANCHORS == 0 || anchor_quiet(gap, j, first, next))
+        && (first & SECOND[usize::from(next)] == 0 || literal_quiet(gap, j, on))
+}
+
+/// Whether the punctuation anchor at `gap[j]` (`@ + ( = :`, whose
+/// [`FIRST`] entry is `first`; `next` follows it) can find nothing.
+fn anchor_quiet(gap: &[u8], j: usize, first: u16, next: u8) -> bool {
+    let prev = if j > 0 { gap[j - 1] } else { 0 };
+    // `contact` needs a local part before `@`: a label's `>` or the
+    // value's start is none.
+    if first & AT != 0 {
+        return j == 0 || !contact::local(prev);
+    }
+    // `phone` needs a digit right after `+` or `(`; a label's `<` after
+    // the gap is none.
+    if first & OPENS != 0 {
+        return !next.is_ascii_digit();
+    }
+    if first & EQUALS != 0 {
+        return j == 0 || j + 1 == gap.len() || !may_end_key(prev);
+    }
+    // `:`
+    is_word(prev) && !prev.is_ascii_hexdigit() && !may_end_key(prev)
+}
+
+/// Whether the literal that may start at `gap[j]` (its first two bytes
+/// are a literal's) can find nothing.
+fn literal_quiet(gap: &[u8], j: usize, on: On) -> bool {
+    let credential = gap[j].is_ascii_alphabetic();
+    // A credential must start a word: `at_literal` rejects it after a
+    // word byte (a label's `>` is none).
+    if credential && j > 0 && is_word(gap[j - 1]) {
+        return true;
+    }
+    match tokens::literal_at(&gap[j..], on) {
+        None => true,
+        Some(lit) => match tokens::LITERALS[lit].1 {
+            Builtin::PasswordInUrl => url::quiet_at(gap, j),
+            _ => false,
+        },
+    }
+}
+
+/// Runs shorter than this (digits and single ` `, `-` or `.` before a
+/// digit) hold no card, SSN, phone or IPv4 address: `digits::at_digit`
+/// needs 9 digits, or 4 dotted groups (7 bytes), in the run from the
+/// number's first digit on.
+const LONG_RUN: usize = 7;
+
+/// Where the digit run at `gap[j]` ends, when no digit in it can start a
+/// match: the run is shorter than [`LONG_RUN`] (so is the run from any
+/// digit inside it) and its first digit does not follow two uppercase
+/// letters (an IBAN's country code). A run cannot reach past the gap: the
+/// labels' `<` and `>` are no run bytes, and a gap's first two bytes
+/// follow a `>` or the value's start, so the IBAN test needs only the
+/// gap's bytes.
+fn short_run_end(gap: &[u8], j: usize) -> Option<usize> {
+    if j >= 2 && gap[j - 1].is_ascii_uppercase() && gap[j - 2].is_ascii_uppercase() {
+        return None;
+    }
+    let mut end = j;
+    loop {
+        while end < gap.len() && gap[end].is_ascii_digit() {
+            end += 1;
+        }
+        let continues = matches!(gap.get(end), Some(b' ' | b'-' | b'.'))
+            && gap.get(end + 1).is_some_and(u8::is_ascii_digit);
+        if !continues || end - j >= LONG_RUN {
+            break;
+        }
+        end += 1;
+    }
+    (end - j < LONG_RUN).then_some(end)
 }
 
 /// Whether a key that `assign` accepts may end just before a separator
@@ -333,28 +477,33 @@ fn may_end_key(b: u8) -> bool {
         || matches!(b.to_ascii_lowercase(), b'd' | b'e' | b't' | b'n' | b'y')
 }
 
-/// [`FIRST`]'s bit for digits and `@`: anchors that may find something
-/// wherever they stand.
-const ANCHOR: u16 = 1 << 15;
+/// [`FIRST`]'s bit for digits.
+const DIGIT: u16 = 1 << 15;
 /// [`FIRST`]'s bit for `=`.
 const EQUALS: u16 = 1 << 14;
 /// [`FIRST`]'s bit for `:`.
 const COLON: u16 = 1 << 13;
-/// The bits that stand for the byte itself, whatever follows.
-const SPECIAL: u16 = ANCHOR | EQUALS | COLON;
+/// [`FIRST`]'s bit for `@`.
+const AT: u16 = 1 << 12;
+/// [`FIRST`]'s bit for `+` and `(`, which start phone numbers.
+const OPENS: u16 = 1 << 11;
+/// The bits of the punctuation anchors.
+const ANCHORS: u16 = EQUALS | COLON | AT | OPENS;
 
 /// The distinct first bytes of [`tokens::LITERALS`]; bit `k` of [`FIRST`]
 /// and [`SECOND`] stands for `STARTS[k]`.
 const STARTS: &[u8] = b"Agxsrpe-:";
 
-/// Per byte: [`ANCHOR`], or the bit of the literals it starts.
+/// Per byte: its anchor bit, and the bits of the literals it starts.
 static FIRST: [u16; 256] = {
     let mut t = [0u16; 256];
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
         t[b] = match c {
-            b'0'..=b'9' | b'@' => ANCHOR,
+            b'0'..=b'9' => DIGIT,
+            b'@' => AT,
+            b'+' | b'(' => OPENS,
             b'=' => EQUALS,
             b':' => COLON,
             _ => 0,
@@ -398,7 +547,7 @@ impl fmt::Debug for Masker {
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::{MAX_ROUNDS, Masker, quiet, recycle_hits, tokens};
+    use super::{MAX_ROUNDS, Masker, quiet, quiet_stops, recycle_hits, tokens};
     use crate::config::{CustomDetector, MaskerConfig};
     use crate::detectors::{self, On};
     use crate::style::{REDACTED, Style};
@@ -406,18 +555,18 @@ mod tests {
     /// Masking without the shortcut: scan the output again after every
     /// round, as `mask_bytes` did before `settled`.
     fn fixed_point(m: &Masker, value: &[u8]) -> Vec<u8> {
-        let hits = m.hits(value);
+        let (hits, stops) = m.scan(value);
         if hits.is_empty() {
             return value.to_vec();
         }
-        let (mut out, _) = m.masked(value, &hits);
+        let (mut out, _) = m.masked(value, &hits, stops);
         recycle_hits(hits);
         for _ in 0..MAX_ROUNDS {
-            let hits = m.hits(&out);
+            let (hits, stops) = m.scan(&out);
             if hits.is_empty() {
                 return out;
             }
-            out = m.masked(&out, &hits).0;
+            out = m.masked(&out, &hits, stops).0;
             recycle_hits(hits);
         }
         REDACTED.as_bytes().to_vec()
@@ -502,6 +651,12 @@ mod tests {
         "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
         "postgres://app:s3cret@db.internal:5432/app",
         "https://u:p@h",
+        "postgres://app:",
+        "://",
+        "x_://h:",
+        "@db.internal:5432/app",
+        "mongodb://u:pw@h/x",
+        "-----BEGIN ",
         "<masked:",
         "<masked:ipv4>",
         "<masked:email>",
@@ -519,6 +674,9 @@ mod tests {
         "DE",
         "tel:",
         "exp 12/29",
+        "ZZ12",
+        "(55",
+        "+4",
         "on file",
         "user=bob",
         "the",
@@ -617,9 +775,9 @@ mod tests {
         for _ in 0..n {
             let v = value(&mut r);
             for m in &maskers {
-                let hits = m.hits(&v);
+                let (hits, stops) = m.scan(&v);
                 if !hits.is_empty() {
-                    let (out, settled) = m.masked(&v, &hits);
+                    let (out, settled) = m.masked(&v, &hits, stops);
                     if settled {
                         settled_rounds += 1;
                         assert!(
@@ -643,12 +801,90 @@ mod tests {
         assert!(settled_rounds > n / 10, "{settled_rounds}");
     }
 
+    /// The stretch checks on their own: a stretch they call quiet, cut
+    /// anywhere out of a random value and put between labels (or at the
+    /// value's ends), scans clean. `quiet_stops` is given the stops of
+    /// the whole value, as `masked` is.
+    #[test]
+    fn quiet_stretches_scan_clean_between_labels() {
+        let n = if cfg!(debug_assertions) {
+            20_000
+        } else {
+            200_000
+        };
+        let config = MaskerConfig {
+            enable: vec!["ipv4".into(), "ipv6".into()],
+            ..MaskerConfig::default()
+        };
+        let m = Masker::new(&config).unwrap();
+        let on = m.scanner.on();
+        let labels: [&[u8]; 3] = [b"<masked:email>", b"<masked:ipv4>", b"<masked:iban>"];
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut quiet_count, mut stops_count) = (0, 0);
+        for _ in 0..n {
+            let v = value(&mut r);
+            let (hits, stops) = m.scan(&v);
+            recycle_hits(hits);
+            let a = r.below(v.len() + 1);
+            let b = a + r.below(v.len() - a + 1);
+            let gap = &v[a..b];
+            let mut out = Vec::new();
+            if a > 0 {
+                out.extend_from_slice(labels[r.below(3)]);
+            }
+            out.extend_from_slice(gap);
+            if b < v.len() {
+                out.extend_from_slice(labels[r.below(3)]);
+            }
+            let clean = || {
+                let hits = m.hits(&out);
+                let clean = hits.is_empty();
+                recycle_hits(hits);
+                clean
+            };
+            let show = || String::from_utf8_lossy(&out).into_owned();
+            if quiet(gap, on) {
+                quiet_count += 1;
+                assert!(clean(), "quiet: {}", show());
+            }
+            if let Some(stops) = stops
+                && quiet_stops(gap, stops.checked_shr(a as u32).unwrap_or(0), on)
+            {
+                stops_count += 1;
+                assert!(clean(), "quiet_stops: {}", show());
+            }
+        }
+        assert!(
+            quiet_count > n / 4 && stops_count > n / 4,
+            "{quiet_count} {stops_count}"
+        );
+    }
+
     #[test]
     fn quiet_gaps() {
         let on = On(u32::MAX);
         assert!(quiet(b"mail ", on));
         assert!(quiet(b" region eu key sk ey", on));
-        assert!(!quiet(b"exp 12/29", on));
+        assert!(quiet(b"exp 12/29", on));
+        assert!(quiet(b" 12-345 x 1.2.3 ", on));
+        assert!(!quiet(b" 12-345 1.2.3 ", on));
+        assert!(!quiet(b"1234-567", on));
+        assert!(!quiet(b"1.2.3.4", on));
+        assert!(!quiet(b"12 4567 9", on));
+        assert!(!quiet(b"DE89", on));
+        assert!(quiet(b"D89 E 89", on));
+        assert!(!quiet(b"x+1", on));
+        assert!(!quiet(b"(555", on));
+        assert!(quiet(b"(x +", on));
+        assert!(quiet(b"@db.internal:5432/app", on));
+        assert!(quiet(b"postgres://app:", on));
+        assert!(quiet(b"see https://example.com/x @ y", on));
+        assert!(quiet(b"x_://h:", on));
+        assert!(!quiet(b"x://a@b", on));
+        assert!(!quiet(b"x://a:b:", on));
+        assert!(!quiet(b"x://ab", on));
+        assert!(quiet(b"region xoxb", on));
+        assert!(quiet(b"xeyJ", on));
         assert!(quiet(b" user=bob", on));
         assert!(quiet(b"password=", on));
         assert!(quiet(b"=x", on));

@@ -61,32 +61,39 @@ impl Scanner {
     }
 
     /// Appends the built-in detectors' matches in `hay` to `out`
-    /// (unordered, possibly overlapping: see [`resolve`]).
+    /// (unordered, possibly overlapping: see [`resolve`]). Returns, for a
+    /// value of one block, every position the scan may stop at (bit `k`
+    /// for `hay[k]`): no handler runs anywhere else.
     #[inline]
-    pub(crate) fn scan(&self, hay: &[u8], out: &mut Vec<Hit>) {
+    pub(crate) fn scan(&self, hay: &[u8], out: &mut Vec<Hit>) -> Option<u64> {
         #[cfg(target_arch = "x86_64")]
         if let Some(tables) = &self.avx2 {
             // SAFETY: the tables are only built when the CPU reported AVX2.
             return unsafe { self.scan_avx2(hay, out, tables) };
         }
-        self.scan_portable(hay, out);
+        self.scan_portable(hay, out)
     }
 
     /// [`Self::scan_blocks`] with the portable block test; kept out of
     /// line so that the caller stays small when AVX2 is there.
     #[inline(never)]
-    fn scan_portable(&self, hay: &[u8], out: &mut Vec<Hit>) {
+    fn scan_portable(&self, hay: &[u8], out: &mut Vec<Hit>) -> Option<u64> {
         let gates = self.gates;
-        self.scan_blocks(hay, out, |w, _| portable::stops(w, gates));
+        self.scan_blocks(hay, out, |w, _| portable::stops(w, gates))
     }
 
     /// [`Self::scan_blocks`] with the AVX2 block test.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn scan_avx2(&self, hay: &[u8], out: &mut Vec<Hit>, tables: &candidates::avx2::Tables) {
+    fn scan_avx2(
+        &self,
+        hay: &[u8],
+        out: &mut Vec<Hit>,
+        tables: &candidates::avx2::Tables,
+    ) -> Option<u64> {
         self.scan_blocks(hay, out, |w, short| {
             candidates::avx2::stops(w, tables, short)
-        });
+        })
     }
 
     #[inline(always)]
@@ -95,9 +102,9 @@ impl Scanner {
         hay: &[u8],
         out: &mut Vec<Hit>,
         stops: impl Fn(&[u8; WINDOW], bool) -> Block,
-    ) {
+    ) -> Option<u64> {
         if hay.is_empty() {
-            return;
+            return None;
         }
         let mut sink = Sink { on: self.on, out };
         let mut cursors = Cursors {
@@ -107,14 +114,18 @@ impl Scanner {
         // The first block is peeled off the loop: a value of up to a
         // block (the common case) then runs it with its base and cursors
         // known to be 0, and without the loop's set-up.
-        let mut base = self.block(&mut sink, hay, 0, &mut cursors, &stops);
-        while base < hay.len() {
-            base = self.block(&mut sink, hay, base, &mut cursors, &stops);
+        let (mut base, first) = self.block(&mut sink, hay, 0, &mut cursors, &stops);
+        if hay.len() <= LANES {
+            return Some(first);
         }
+        while base < hay.len() {
+            base = self.block(&mut sink, hay, base, &mut cursors, &stops).0;
+        }
+        None
     }
 
     /// Runs the stops of the block at `base`; returns the next block's
-    /// base.
+    /// base and the block's stops.
     #[inline(always)]
     fn block(
         &self,
@@ -123,7 +134,7 @@ impl Scanner {
         base: usize,
         cursors: &mut Cursors,
         stops: &impl Fn(&[u8; WINDOW], bool) -> Block,
-    ) -> usize {
+    ) -> (usize, u64) {
         let ipv4 = self.on.has(Builtin::Ipv4);
         // Anchors before `anchor_next` were consumed by a handler; literal
         // matches resume at `literal_next`.
@@ -158,7 +169,8 @@ impl Scanner {
             anchor_next,
             literal_next,
         };
-        (at + LANES).max(anchor_next.min(literal_next))
+        let next = (at + LANES).max(anchor_next.min(literal_next));
+        (next, block.anchors | block.numbers | block.literals)
     }
 
     /// Runs the detector a byte-class anchor at `i` belongs to; returns

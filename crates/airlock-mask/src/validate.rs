@@ -157,15 +157,28 @@ pub(crate) fn iban_mod97(compact: &[u8]) -> bool {
         return false;
     }
     let (head, rest) = compact.split_at(4);
-    let mut acc = 0u32;
-    for &b in rest.iter().chain(head) {
+    mod97_feed(0, rest)
+        .and_then(|acc| mod97_feed(acc, head))
+        .is_some_and(|acc| acc % 97 == 1)
+}
+
+/// `acc` followed by the characters of `bytes` (digits, or letters read
+/// as 10..35), reduced mod 97 only when it passes 2^50 (every dozen
+/// characters or so) instead of at every character: below 2^50, one more
+/// character (×100 + 35 at most) cannot overflow a u64. `None` for any
+/// other byte.
+fn mod97_feed(mut acc: u64, bytes: &[u8]) -> Option<u64> {
+    for &b in bytes {
         acc = match b {
-            b'0'..=b'9' => (acc * 10 + u32::from(b - b'0')) % 97,
-            b'A'..=b'Z' => (acc * 100 + u32::from(b - b'A' + 10)) % 97,
-            _ => return false,
+            b'0'..=b'9' => acc * 10 + u64::from(b - b'0'),
+            b'A'..=b'Z' => acc * 100 + u64::from(b - b'A' + 10),
+            _ => return None,
         };
+        if acc >= 1 << 50 {
+            acc %= 97;
+        }
     }
-    acc == 1
+    Some(acc)
 }
 
 /// A whole IBAN, compact or in groups of four separated by single spaces.
@@ -240,6 +253,46 @@ mod tests {
         assert!(!card_issuer(272100, 16));
         assert!(card_issuer(353011, 16));
         assert!(!card_issuer(123456, 16));
+    }
+
+    /// The deferred remainder against one taken at every character.
+    #[test]
+    fn mod97_equals_the_remainder_at_every_character() {
+        fn reference(compact: &[u8]) -> bool {
+            let (head, rest) = compact.split_at(4);
+            let mut acc = 0u32;
+            for &b in rest.iter().chain(head) {
+                acc = match b {
+                    b'0'..=b'9' => (acc * 10 + u32::from(b - b'0')) % 97,
+                    b'A'..=b'Z' => (acc * 100 + u32::from(b - b'A' + 10)) % 97,
+                    _ => return false,
+                };
+            }
+            acc == 1
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut ones = 0;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 5 + (x % 30) as usize;
+            let compact: Vec<u8> = (0..len)
+                .map(|k| {
+                    let r = (x >> (k % 8 * 8)) as u8 ^ k as u8;
+                    match r % 40 {
+                        0..=25 => b'A' + r % 26,
+                        26..=38 => b'0' + r % 10,
+                        _ => b' ',
+                    }
+                })
+                .collect();
+            let want = reference(&compact);
+            ones += usize::from(want);
+            assert_eq!(iban_mod97(&compact), want, "{compact:?}");
+        }
+        // Every 97th or so is valid: both outcomes are exercised.
+        assert!(ones > 100, "{ones}");
     }
 
     #[test]

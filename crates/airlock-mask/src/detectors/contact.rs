@@ -3,7 +3,8 @@
 
 use super::{Builtin, Sink};
 
-/// Bit 0: a local-part byte; bit 1: a domain label byte.
+/// Bit 0: a local-part byte; bit 1: a domain label byte; bit 2: a byte
+/// that ends the token before an address (see [`in_url_authority`]).
 static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0;
@@ -15,12 +16,16 @@ static CLASS: [u8; 256] = {
         if c.is_ascii_alphanumeric() || c == b'-' {
             t[b] |= 2;
         }
+        if c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'/') {
+            t[b] |= 4;
+        }
         b += 1;
     }
     t
 };
 
-fn local(b: u8) -> bool {
+/// A byte of an address's local part.
+pub(crate) fn local(b: u8) -> bool {
     CLASS[usize::from(b)] & 1 != 0
 }
 
@@ -33,10 +38,9 @@ pub(crate) fn at_sign(sink: &mut Sink<'_>, hay: &[u8], at: usize) -> usize {
     if !sink.on.has(Builtin::Email) {
         return at + 1;
     }
-    let mut start = at;
-    while start > 0 && at - start <= 64 && local(hay[start - 1]) {
-        start -= 1;
-    }
+    // At most 65 bytes back (a 64-byte local part and the byte before).
+    let window = &hay[at.saturating_sub(65)..at];
+    let start = at - window.iter().rev().take_while(|b| local(**b)).count();
     let local_part = &hay[start..at];
     // `*` before the local part is a Partial replacement of ours.
     let bad_left = start > 0 && (local(hay[start - 1]) || hay[start - 1] == b'*');
@@ -60,11 +64,13 @@ fn domain_end(hay: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     let mut labels = 0;
     let mut last_label;
+    let limit = hay.len().min(from + 253);
     loop {
         let s = i;
-        while i < hay.len() && i - from < 253 && label(hay[i]) {
-            i += 1;
-        }
+        i += hay[s.min(limit)..limit]
+            .iter()
+            .take_while(|b| label(**b))
+            .count();
         let l = &hay[s..i];
         if l.is_empty() || l.len() > 63 || l[0] == b'-' || l[l.len() - 1] == b'-' {
             return None;
@@ -92,7 +98,7 @@ fn in_url_authority(hay: &[u8], start: usize) -> bool {
     let window = &hay[from..start];
     let token_start = window
         .iter()
-        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'/'))
+        .rposition(|b| CLASS[usize::from(*b)] & 4 != 0)
         .map_or(0, |k| k + 1);
     // The last slash (if that is where the token starts) must be `://`.
     window[..token_start].ends_with(b"://")

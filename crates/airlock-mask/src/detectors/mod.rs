@@ -212,11 +212,10 @@ pub(crate) fn word_at(hay: &[u8], i: usize) -> bool {
 /// more than `max` bytes.
 pub(crate) fn take_while(hay: &[u8], from: usize, max: usize, pred: impl Fn(u8) -> bool) -> usize {
     let limit = hay.len().min(from.saturating_add(max));
-    let mut i = from;
-    while i < limit && pred(hay[i]) {
-        i += 1;
-    }
-    i
+    let Some(run) = hay.get(from..limit) else {
+        return from;
+    };
+    from + run.iter().position(|b| !pred(*b)).unwrap_or(run.len())
 }
 
 /// Whether a value already is one of our replacements: re-masking output

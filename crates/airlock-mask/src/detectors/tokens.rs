@@ -13,12 +13,36 @@ const OPENAI_MARK: &[u8] = b"T3BlbkFJ";
 /// Longest token body we follow; longer runs are data, not credentials.
 const MAX_BODY: usize = 512;
 
+/// [`CLASS`] bits: token bodies are read a byte per table lookup.
+const ALNUM: u8 = 1;
+const URL_SAFE: u8 = 2;
+const UPPER_DIGIT: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] |= ALNUM | URL_SAFE;
+        }
+        if c == b'_' || c == b'-' {
+            t[b] |= URL_SAFE;
+        }
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            t[b] |= UPPER_DIGIT;
+        }
+        b += 1;
+    }
+    t
+};
+
 fn alnum(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
+    CLASS[usize::from(b)] & ALNUM != 0
 }
 
 fn url_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    CLASS[usize::from(b)] & URL_SAFE != 0
 }
 
 /// The literals that start a credential (or anchor a detector that is not
@@ -143,9 +167,7 @@ pub(crate) fn at_literal(sink: &mut Sink<'_>, hay: &[u8], i: usize, lit: usize) 
 }
 
 fn aws_key_id(hay: &[u8], i: usize) -> Option<usize> {
-    let end = take_while(hay, i + 4, 17, |b| {
-        b.is_ascii_uppercase() || b.is_ascii_digit()
-    });
+    let end = take_while(hay, i + 4, 17, |b| CLASS[usize::from(b)] & UPPER_DIGIT != 0);
     (end - i == 20 && !word_at(hay, end)).then_some(end)
 }
 

@@ -43,3 +43,30 @@ pub(crate) fn at_scheme(sink: &mut Sink<'_>, hay: &[u8], i: usize) -> Option<usi
     sink.push(Builtin::PasswordInUrl, colon + 1, at);
     Some(at + 1)
 }
+
+/// Whether [`at_scheme`] finds nothing at the `://` at `gap[i]`, whatever
+/// follows `gap`, for a stretch of masked output that is followed by a
+/// `<masked:NAME>` label or by the value's end (see `Masker::masked`).
+/// Before `gap` stands a label's `>` or the value's start: no scheme.
+/// After the `://`, up to the authority's end: no `@` at all (no user
+/// information), or only after a `:` that ends the gap (the password then
+/// starts with the label, a mask token, and holds no `@` of the label's).
+pub(crate) fn quiet_at(gap: &[u8], i: usize) -> bool {
+    if i == 0 || !gap[i - 1].is_ascii_alphanumeric() {
+        return true;
+    }
+    let rest = &gap[(i + 3).min(gap.len())..];
+    let mut colon = false;
+    for (k, &b) in rest.iter().enumerate() {
+        if ends_authority(b) {
+            return true;
+        }
+        match b {
+            b'@' => return false,
+            b':' if !colon && k + 1 == rest.len() => return true,
+            b':' => colon = true,
+            _ => {}
+        }
+    }
+    false
+}
