@@ -84,6 +84,16 @@ pub trait Store: Send + Sync + 'static {
         state: Option<ReviewState>,
         limit: u32,
     ) -> Result<Vec<ReviewRecord>, StoreError>;
+    /// The oldest review of this very command (requester, connection and
+    /// fingerprint) that is pending and not past `expires_at` at `now`:
+    /// asking again joins it rather than opening another.
+    async fn pending_review_of(
+        &self,
+        requester: &str,
+        connection: &str,
+        fingerprint: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ReviewRecord>, StoreError>;
     /// Reviews `requester` asked for that are pending and not past
     /// `expires_at` at `now`.
     async fn count_pending_reviews(

@@ -226,7 +226,9 @@ pub struct ReviewRef {
     /// review could be recorded.
     pub id: Option<String>,
     /// `approved`, `denied`, `pending` (the hold ended undecided),
-    /// `cancelled`, `granted` (ran on a grant), `too-many-pending` (refused
+    /// `cancelled`, `withdrawn` (the client left while the same command
+    /// of another session still waits), `granted` (ran on a grant),
+    /// `too-many-pending` (refused
     /// without a review) or `failed`.
     pub state: String,
     /// Reviewers who decided; for a grant, those who approved it.

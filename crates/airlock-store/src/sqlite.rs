@@ -316,6 +316,16 @@ impl Store for SqliteStore {
         reviews::list(&self.pool, state, limit).await
     }
 
+    async fn pending_review_of(
+        &self,
+        requester: &str,
+        connection: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ReviewRecord>, StoreError> {
+        reviews::pending_of(&self.pool, requester, connection, fingerprint, now).await
+    }
+
     async fn count_pending_reviews(
         &self,
         requester: &str,

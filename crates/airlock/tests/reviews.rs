@@ -288,7 +288,12 @@ fn approval_after_the_hold_grants_exactly_one_run_of_that_statement() {
     // Another literal is another statement: it asks again.
     let (ok, _, err) = s.psql(&["delete from orders where id = 4"]);
     assert!(!ok && err.contains("is pending"), "{err}");
-    assert_ne!(review_id_in(&err), id);
+    let other = review_id_in(&err);
+    assert_ne!(other, id);
+    // Asking again joins that review rather than opening another.
+    let (ok, _, err) = s.psql(&["delete from orders where id = 4"]);
+    assert!(!ok && err.contains("is pending"), "{err}");
+    assert_eq!(review_id_in(&err), other);
     // Layout, case and comments do not matter: the grant lets it run once.
     let (ok, _, err) = s.psql(&["DELETE   FROM orders /* approved */\n WHERE id = 3"]);
     assert!(ok, "the granted statement must run: {err}");
@@ -635,4 +640,31 @@ fn an_identity_cannot_pile_up_pending_reviews() {
         &["-c", "delete from orders where id = 3"],
     );
     assert!(!ok && err.contains("is pending"), "{err}");
+}
+
+#[test]
+fn the_same_command_from_two_sessions_waits_for_one_review() {
+    let s = setup("rv_join", "30s");
+    let first = s.psql_in_background(&["delete from orders where id = 1"]);
+    let review = s.wait_pending("where id = 1");
+    let id = review["id"].as_str().expect("review id").to_string();
+    let second = s.psql_in_background(&["delete from orders where id = 1"]);
+    // The second session's command joins: wait until it is held too.
+    assert!(
+        s.gw.wait_for_log("command joins the pending review"),
+        "{}",
+        s.gw.logs()
+    );
+    let (status, body) = s.api("dana", "GET", "/api/v1/reviews?state=pending", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1), "one review: {body}");
+
+    let (status, body) = s.approve("dana", &id, json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["released"], true, "{body}");
+    for client in [first, second] {
+        let (ok, _, err) = client.join().expect("psql thread");
+        assert!(ok, "both held commands run once approved: {err}");
+    }
+    assert_eq!(s.orders(), "2:n2,3:n3,4:n4,5:n5");
 }

@@ -29,6 +29,7 @@ pub use config::{ConnectionReview, ReviewWebhook, ReviewsConfig, WebhookFormat};
 
 use crate::command::Command;
 use crate::guard::{Guard, SessionInfo};
+use hub::Left;
 
 /// Notifications not yet sent; beyond this many, new ones are dropped (and
 /// logged) rather than slowing anything down.
@@ -121,11 +122,16 @@ impl GateOutcome {
                 why = r.reason,
             ),
             GateOutcome::Withdrawn(r, Interrupt::Cancelled) => format!(
-                "canceling statement due to user request (review {} cancelled)",
-                r.id
+                "canceling statement due to user request (review {} {})",
+                r.id,
+                if r.state == ReviewState::Pending {
+                    "stays pending: another command waits for it"
+                } else {
+                    "cancelled"
+                }
             ),
             GateOutcome::Withdrawn(r, Interrupt::ClientGone) => {
-                format!("review {} cancelled: the client went away", r.id)
+                format!("review {} withdrawn: the client went away", r.id)
             }
             GateOutcome::TooMany { pending } => format!(
                 "the command needs review, and {pending} reviews you asked for are pending already \
@@ -158,7 +164,13 @@ impl GateOutcome {
             }
             GateOutcome::Withdrawn(r, _) => ReviewRef {
                 id: Some(r.id.clone()),
-                state: ReviewState::Cancelled.as_str().into(),
+                // `pending`: the same command of another session still
+                // waits for it.
+                state: if r.state == ReviewState::Pending {
+                    "withdrawn".into()
+                } else {
+                    ReviewState::Cancelled.as_str().into()
+                },
                 by: Vec::new(),
                 grant: None,
             },
@@ -296,6 +308,45 @@ impl Reviews {
             Ok(None) => {}
             Err(e) => return GateOutcome::Failed(format!("grants cannot be read: {e}")),
         }
+        // The same command asked again (a retry, another session) joins
+        // the review already pending instead of opening another.
+        match self
+            .store
+            .pending_review_of(
+                &session.identity.name,
+                &session.connection,
+                request.fingerprint,
+                now,
+            )
+            .await
+        {
+            Ok(Some(existing)) => {
+                let (ticket, decided) = self.hub.wait(&existing.id);
+                match self.store.review(&existing.id).await {
+                    Ok(Some(current)) if current.state == ReviewState::Pending => {
+                        tracing::info!(session = %session.id, review = %current.id, "command joins the pending review of the same command");
+                        return self
+                            .hold(session, current, ticket, decided, hold, interrupted)
+                            .await;
+                    }
+                    _ => {
+                        // Decided between the lookup and the wait.
+                        let mut decided = decided;
+                        if self.hub.leave(&ticket) == Left::AlreadyReleased
+                            && let Ok(r) = decided.try_recv()
+                        {
+                            return decision_outcome(r);
+                        }
+                        // An approval nobody waited for left a grant.
+                        if let Ok(Some(grant)) = self.store.use_grant(&query).await {
+                            return GateOutcome::Granted(grant);
+                        }
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => return GateOutcome::Failed(format!("reviews cannot be read: {e}")),
+        }
         let (expire_after, max_pending) = {
             let config = self.guard.config();
             (
@@ -331,9 +382,9 @@ impl Reviews {
         };
         // Waiting starts before the review exists anywhere, so a decision
         // made the moment it is stored still finds the command.
-        let mut decided = self.hub.wait(&new.id);
+        let (ticket, decided) = self.hub.wait(&new.id);
         if let Err(e) = self.store.add_review(&new).await {
-            self.hub.leave(&new.id);
+            self.hub.leave(&ticket);
             return GateOutcome::Failed(format!("the store cannot record reviews: {e}"));
         }
         let review = pending_record(new);
@@ -344,6 +395,20 @@ impl Reviews {
         if let Err(e) = self.notices.try_send(review.clone()) {
             tracing::warn!(review = %review.id, error = %e, "review notification dropped: too many unsent");
         }
+        self.hold(session, review, ticket, decided, hold, interrupted)
+            .await
+    }
+
+    /// Waits for `review`'s decision, the end of the hold, or the client.
+    async fn hold(
+        &self,
+        session: &SessionInfo,
+        review: ReviewRecord,
+        ticket: hub::Ticket,
+        mut decided: tokio::sync::oneshot::Receiver<ReviewRecord>,
+        hold: Duration,
+        interrupted: impl Future<Output = Interrupt>,
+    ) -> GateOutcome {
         let interrupt = tokio::select! {
             result = &mut decided => match result {
                 Ok(r) => return decision_outcome(r),
@@ -353,7 +418,8 @@ impl Reviews {
             () = tokio::time::sleep(hold) => None,
             why = interrupted => Some(why),
         };
-        if !self.hub.leave(&review.id)
+        let left = self.hub.leave(&ticket);
+        if left == Left::AlreadyReleased
             && let Ok(r) = decided.try_recv()
         {
             // Decided in the same instant the hold ended: the decision wins,
@@ -364,6 +430,11 @@ impl Reviews {
             None => {
                 tracing::info!(session = %session.id, review = %review.id, "hold ended; review stays pending");
                 GateOutcome::Pending(review)
+            }
+            // Another command still waits for the same review: it stays.
+            Some(why) if left == Left::OthersWait => {
+                tracing::info!(session = %session.id, review = %review.id, why = ?why, "command withdrawn; others still wait for its review");
+                GateOutcome::Withdrawn(review, why)
             }
             Some(why) => {
                 let mut review = review;

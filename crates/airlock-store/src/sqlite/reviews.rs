@@ -128,6 +128,32 @@ pub(super) async fn list(
     records(&found)
 }
 
+pub(super) async fn pending_of(
+    pool: &SqlitePool,
+    requester: &str,
+    connection: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<ReviewRecord>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM reviews \
+         WHERE state = 'pending' AND requester = ? AND connection = ? AND fingerprint = ? \
+           AND expires_at > ? \
+         ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(requester)
+    .bind(connection)
+    .bind(fingerprint)
+    .bind(millis(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    match id {
+        Some(id) => load(&mut conn, &id).await,
+        None => Ok(None),
+    }
+}
+
 pub(super) async fn count_pending(
     pool: &SqlitePool,
     requester: &str,

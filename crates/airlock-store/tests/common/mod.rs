@@ -168,6 +168,17 @@ impl<S: Store> Store for Faulty<S> {
     ) -> Result<Vec<ReviewRecord>, StoreError> {
         self.inner.list_reviews(state, limit).await
     }
+    async fn pending_review_of(
+        &self,
+        requester: &str,
+        connection: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<airlock_store::ReviewRecord>, StoreError> {
+        self.inner
+            .pending_review_of(requester, connection, fingerprint, now)
+            .await
+    }
     async fn count_pending_reviews(
         &self,
         requester: &str,

@@ -75,7 +75,7 @@ impl Gateway {
         let extra = if extra.contains("reviews:") {
             extra.to_string()
         } else {
-            format!("{extra}\nreviews: {{ hold: 0s }}\n")
+            format!("{extra}\nreviews: {{ hold: 0s, max_pending_per_identity: 1000 }}\n")
         };
         let text = format!(
             "data_dir: ./data\nlisten:\n  postgres: 127.0.0.1:{pg_port}\n  api: 127.0.0.1:{api_port}\n{extra}\nconnections:\n{connections}\n"
