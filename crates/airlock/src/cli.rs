@@ -62,7 +62,7 @@ pub enum Command {
 /// How the review and grant commands reach a running gateway.
 #[derive(Args)]
 pub struct ServerArgs {
-    /// The gateway's API, e.g. http://127.0.0.1:8080 (http only). Default:
+    /// The gateway's API, e.g. http://127.0.0.1:8080 (plain http, as the API listener serves). Default:
     /// the listen.api of the --config file when one is given, else
     /// http://127.0.0.1:8080. The caller's token is read from AIRLOCK_TOKEN.
     #[arg(long, global = true, env = "AIRLOCK_SERVER", value_name = "URL")]
@@ -99,6 +99,7 @@ pub enum ReviewsCmd {
     Approve {
         /// Review id or unique prefix.
         id: String,
+        /// Why, kept with the decision (optional).
         #[arg(long)]
         reason: Option<String>,
         /// Also let the requester run what the review's rules gate on its
@@ -110,6 +111,7 @@ pub enum ReviewsCmd {
     Deny {
         /// Review id or unique prefix.
         id: String,
+        /// Why; the client that sent the command gets it in its error.
         #[arg(long)]
         reason: String,
     },
