@@ -181,6 +181,26 @@ impl Setup {
     }
 }
 
+/// The first pending review, waited for (from a blocking thread, while
+/// an async client holds the command).
+fn first_pending(api: u16, token: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, body) = call(
+            api,
+            "GET",
+            "/api/v1/reviews?state=pending",
+            Some(token),
+            None,
+        );
+        if let Some(r) = body.as_array().and_then(|a| a.first()) {
+            return r.clone();
+        }
+        assert!(Instant::now() < deadline, "no pending review");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The review id a refusal names (`review rv-… is pending`).
 fn review_id_in(message: &str) -> String {
     let start = message
@@ -458,25 +478,9 @@ fn a_client_that_goes_away_or_cancels_withdraws_its_review() {
             (result, client)
         });
         let review = tokio::task::spawn_blocking({
-            let gw_port = s.gw.api_port;
+            let api = s.gw.api_port;
             let token = s.token("dana").to_string();
-            move || {
-                let deadline = Instant::now() + Duration::from_secs(15);
-                loop {
-                    let (_, body) = call(
-                        gw_port,
-                        "GET",
-                        "/api/v1/reviews?state=pending",
-                        Some(&token),
-                        None,
-                    );
-                    if let Some(r) = body.as_array().and_then(|a| a.first()) {
-                        return r.clone();
-                    }
-                    assert!(Instant::now() < deadline, "no pending review");
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
+            move || first_pending(api, &token)
         })
         .await
         .expect("poll");
@@ -536,23 +540,7 @@ fn a_prepared_statement_is_held_at_parse_and_runs_when_approved() {
         let review = tokio::task::spawn_blocking({
             let api = s.gw.api_port;
             let token = s.token("dana").to_string();
-            move || {
-                let deadline = Instant::now() + Duration::from_secs(15);
-                loop {
-                    let (_, body) = call(
-                        api,
-                        "GET",
-                        "/api/v1/reviews?state=pending",
-                        Some(&token),
-                        None,
-                    );
-                    if let Some(r) = body.as_array().and_then(|a| a.first()) {
-                        return r.clone();
-                    }
-                    assert!(Instant::now() < deadline, "no pending review");
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
+            move || first_pending(api, &token)
         })
         .await
         .expect("poll");
