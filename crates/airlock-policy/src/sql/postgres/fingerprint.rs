@@ -9,11 +9,7 @@ use pg_query::protobuf::{KeywordKind, Token};
 use crate::sql::key::KeyBuilder;
 
 pub(super) fn fingerprint(text: &str) -> Option<String> {
-    // See `key.rs`: `scan_tokens` must not see text that is only whitespace.
-    if text
-        .bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c'))
-    {
+    if super::key::blank(text) {
         return Some(String::new());
     }
     let tokens = pg_query::scan_tokens(text).ok()?;

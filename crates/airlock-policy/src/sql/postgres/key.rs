@@ -14,10 +14,7 @@ pub(super) fn key(text: &str) -> Option<String> {
     // builds a slice from the C array even when it is empty and null:
     // undefined behaviour, a panic in debug builds. Only whitespace has no
     // tokens; the lexer makes every other character a token or an error.
-    if text
-        .bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c'))
-    {
+    if blank(text) {
         return Some(String::new());
     }
     let tokens = pg_query::scan_tokens(text).ok()?;
@@ -42,4 +39,10 @@ pub(super) fn key(text: &str) -> Option<String> {
         key.literal(placeholder);
     }
     Some(key.finish())
+}
+
+/// Whitespace only (or nothing): what `scan_tokens` must never be given.
+pub(super) fn blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c'))
 }
