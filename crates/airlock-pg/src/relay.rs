@@ -842,8 +842,10 @@ impl<'a> Relay<'a> {
     async fn record(&mut self) {
         let mut ops = Vec::with_capacity(self.done.len());
         let policy = self.shared.deps.guard.masking();
-        let done = std::mem::take(&mut self.done);
-        for mut cmd in done {
+        // The list keeps its room between reads: a fresh one would be
+        // grown again on every reply.
+        let mut done = std::mem::take(&mut self.done);
+        for mut cmd in done.drain(..) {
             let event_id = match cmd.id.clone() {
                 Some(id) => id,
                 None => {
@@ -867,6 +869,7 @@ impl<'a> Relay<'a> {
                     .and_then(|p| p.finish(|v| policy.scrub(v).into_owned())),
             }));
         }
+        self.done = done;
         // One message for everything this read finished: one wake-up of
         // the writer instead of one per statement.
         if let Err(e) = self.shared.deps.writer.record_all(ops).await {

@@ -75,6 +75,10 @@ impl SqliteStore {
             // every batch; a page cache that holds them saves re-reading
             // them from the OS (negative: KiB, so 32 MiB per connection).
             .pragma("cache_size", "-32768")
+            // A batch's multi-row INSERT keeps a statement journal of
+            // every page it touches; on disk that is a temp-file write
+            // per page per batch, for a journal that lives microseconds.
+            .pragma("temp_store", "memory")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::{Store, StoreError, WriteOp};
@@ -59,6 +59,10 @@ enum Msg {
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
     healthy: Arc<AtomicBool>,
+    /// Cuts a linger short: someone waits for the batch, or a whole batch
+    /// is queued.
+    urgent: Arc<Notify>,
+    max_batch: usize,
 }
 
 impl Writer {
@@ -68,14 +72,26 @@ impl Writer {
     pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> (Writer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
         let healthy = Arc::new(AtomicBool::new(true));
+        let urgent = Arc::new(Notify::new());
         let task = tokio::spawn(run(
             store,
             rx,
-            config.max_batch.max(1),
-            config.linger,
+            Batching {
+                max_batch: config.max_batch.max(1),
+                linger: config.linger,
+                urgent: urgent.clone(),
+            },
             healthy.clone(),
         ));
-        (Writer { queue, healthy }, task)
+        (
+            Writer {
+                queue,
+                healthy,
+                urgent,
+                max_batch: config.max_batch.max(1),
+            },
+            task,
+        )
     }
 
     /// Queues one write. Refused while the store is failing: the durable
@@ -86,7 +102,9 @@ impl Writer {
                 "store writes are failing; retrying".into(),
             ));
         }
-        self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())
+        self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())?;
+        self.wake_if_full();
+        Ok(())
     }
 
     /// Queues several writes as one message: one wake-up of the writer for
@@ -100,7 +118,12 @@ impl Writer {
                 "store writes are failing; retrying".into(),
             ));
         }
-        self.queue.send(Msg::Ops(ops)).await.map_err(|_| stopped())
+        self.queue
+            .send(Msg::Ops(ops))
+            .await
+            .map_err(|_| stopped())?;
+        self.wake_if_full();
+        Ok(())
     }
 
     /// Commits the ops (with whatever else is queued) and returns once they
@@ -119,6 +142,7 @@ impl Writer {
             .send(Msg::Durable(ops, ack))
             .await
             .map_err(|_| stopped())?;
+        self.urgent.notify_one();
         committed.await.map_err(|_| stopped())?
     }
 
@@ -130,7 +154,12 @@ impl Writer {
             return Ok(());
         }
         if self.is_healthy() {
-            return self.queue.send(Msg::Ops(ops)).await.map_err(|_| stopped());
+            self.queue
+                .send(Msg::Ops(ops))
+                .await
+                .map_err(|_| stopped())?;
+            self.wake_if_full();
+            return Ok(());
         }
         self.queue.try_send(Msg::Ops(ops)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(
@@ -138,6 +167,15 @@ impl Writer {
             ),
             mpsc::error::TrySendError::Closed(_) => stopped(),
         })
+    }
+
+    /// Ends the writer's linger once a whole batch is waiting: lingering
+    /// on would only let the queue fill up and stall the senders.
+    fn wake_if_full(&self) {
+        let queued = self.queue.max_capacity() - self.queue.capacity();
+        if queued >= self.max_batch {
+            self.urgent.notify_one();
+        }
     }
 
     /// True while the last batch committed (or nothing failed yet).
@@ -154,6 +192,7 @@ impl Writer {
             .send(Msg::Flush(done))
             .await
             .map_err(|_| stopped())?;
+        self.urgent.notify_one();
         committed.await.map_err(|_| stopped())
     }
 }
@@ -162,21 +201,28 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("store writer has stopped".into())
 }
 
+/// How the writer gathers a batch.
+struct Batching {
+    max_batch: usize,
+    linger: Duration,
+    urgent: Arc<Notify>,
+}
+
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Msg>,
-    max_batch: usize,
-    linger: Duration,
+    batching: Batching,
     healthy: Arc<AtomicBool>,
 ) {
+    let max_batch = batching.max_batch;
     let mut msgs = Vec::with_capacity(max_batch);
     let mut ops = Vec::with_capacity(max_batch);
     let mut flushes = Vec::new();
     let mut acks = Vec::new();
     // Waits for one message, then takes whatever else is already queued.
     while rx.recv_many(&mut msgs, max_batch).await > 0 {
-        if !msgs.iter().any(waited_on) && !linger.is_zero() {
-            linger_for_more(&mut rx, &mut msgs, max_batch, linger).await;
+        if !msgs.iter().any(waited_on) && !batching.linger.is_zero() {
+            linger_for_more(&mut rx, &mut msgs, &batching).await;
         }
         for msg in msgs.drain(..) {
             match msg {
@@ -205,29 +251,17 @@ fn waited_on(msg: &Msg) -> bool {
 }
 
 /// Lets more messages join the batch for up to `linger`, but stops as soon
-/// as one arrives that someone waits for: a durable command must not sit
-/// out the linger of the outcomes queued before it.
-async fn linger_for_more(
-    rx: &mut mpsc::Receiver<Msg>,
-    msgs: &mut Vec<Msg>,
-    max_batch: usize,
-    linger: Duration,
-) {
-    let deadline = tokio::time::Instant::now() + linger;
-    while msgs.len() < max_batch {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(msg)) => {
-                let stop = waited_on(&msg);
-                msgs.push(msg);
-                if stop {
-                    break;
-                }
-            }
-            // The linger is over, or every sender is gone.
-            Ok(None) | Err(_) => break,
-        }
+/// as someone waits for a commit: a durable command must not sit out the
+/// linger of the outcomes queued before it. The messages themselves do not
+/// wake the writer while it lingers (that would be a thread wake-up per
+/// statement under load); they are taken when the linger ends.
+async fn linger_for_more(rx: &mut mpsc::Receiver<Msg>, msgs: &mut Vec<Msg>, batching: &Batching) {
+    let deadline = tokio::time::Instant::now() + batching.linger;
+    tokio::select! {
+        () = tokio::time::sleep_until(deadline) => {}
+        () = batching.urgent.notified() => {}
     }
-    while msgs.len() < max_batch {
+    while msgs.len() < batching.max_batch {
         match rx.try_recv() {
             Ok(m) => msgs.push(m),
             Err(_) => break,
