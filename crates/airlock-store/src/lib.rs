@@ -17,6 +17,7 @@ mod model;
 mod record_line;
 mod review;
 mod signing;
+pub mod spool;
 mod sqlite;
 pub mod writer;
 

@@ -97,7 +97,7 @@ pub struct TokenRecord {
 /// preserved so a session's start precedes its commands, a command its
 /// outcome, and all of them the session's end. Each op becomes one
 /// record of the audit chain (see `docs/audit.md`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub enum WriteOp {
     SessionStart(SessionStart),
     /// A command, recorded before it is forwarded to the target (in
@@ -108,7 +108,7 @@ pub enum WriteOp {
     SessionEnd(SessionEnd),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SessionStart {
     pub id: String,
     pub identity: String,
@@ -118,7 +118,7 @@ pub struct SessionStart {
     pub started_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SessionEnd {
     pub id: String,
     /// Copied from the session's start so each chain record names who and
@@ -149,7 +149,7 @@ pub struct SessionRecord {
 
 /// A command as the gateway judged it, before the target saw it. Every
 /// text in it has been through the masker.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct CommandRecord {
     /// Unique: the session id and the command's position in the session.
     pub id: String,
@@ -173,7 +173,7 @@ pub struct CommandRecord {
 
 /// A command's result, recorded when the target finished it (or the
 /// session ended with it unfinished).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct OutcomeRecord {
     /// The [`CommandRecord::id`] it completes.
     pub event_id: String,

@@ -2,18 +2,26 @@
 //! store, so the data path pays one transaction per batch instead of one per
 //! command.
 //!
-//! A durable write ([`Writer::commit`]) is answered once its batch has
-//! committed; writes from many sessions that queue while one transaction
-//! commits go into the next one together (group commit), so durability
-//! costs one commit per batch, not one per command.
+//! A durable write ([`Writer::commit`]) is answered once its batch is
+//! durable: appended to the spool (see [`crate::spool`]) when the writer
+//! has one, committed to the store otherwise. Writes from many sessions
+//! that queue meanwhile go into the next batch together (group commit), so
+//! durability costs one flush per batch, not one per command.
+//!
+//! Two tasks share the work: the writer gathers batches and spools the
+//! durable ones; the filler commits batches to the store, in order, and
+//! retries until they land. Spooled batches therefore never wait for the
+//! store's transactions, and the spool forgets a batch only once the store
+//! has it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::spool::{Position, Spool};
 use crate::{Store, StoreError, WriteOp};
 
 const RETRY_FIRST: Duration = Duration::from_millis(50);
@@ -58,7 +66,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
-    healthy: Arc<AtomicBool>,
+    healthy: Arc<Health>,
     /// Cuts a linger short: someone waits for the batch, or a whole batch
     /// is queued.
     urgent: Arc<Notify>,
@@ -66,23 +74,66 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task. It ends once every `Writer` is dropped and the
-    /// queue is drained; while the store keeps failing it keeps retrying, so
-    /// a shutdown that cannot wait should abort the handle.
+    /// Starts the writer without a spool: a durable write is answered
+    /// once the store has committed it. The tasks end once every `Writer`
+    /// is dropped and the queue is drained; while the store keeps failing
+    /// they keep retrying, so a shutdown that cannot wait should abort the
+    /// handle.
     pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> (Writer, JoinHandle<()>) {
+        Self::start(store, config, None)
+    }
+
+    /// Starts the writer with a spool: a durable write is answered once it
+    /// is in the spool, and the store is filled from there behind it.
+    /// Replay the spool's directory into the store ([`crate::spool::replay`])
+    /// before opening it.
+    pub fn spawn_spooled(
+        store: Arc<dyn Store>,
+        config: WriterConfig,
+        spool: Spool,
+    ) -> (Writer, JoinHandle<()>) {
+        Self::start(store, config, Some(spool))
+    }
+
+    fn start(
+        store: Arc<dyn Store>,
+        config: WriterConfig,
+        spool: Option<Spool>,
+    ) -> (Writer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
-        let healthy = Arc::new(AtomicBool::new(true));
+        // Unbounded, so that the writer never stops answering durable
+        // writes because the store is slow; `Health::backlog` bounds it.
+        let (fill_tx, fill_rx) = mpsc::unbounded_channel();
+        let healthy = Arc::new(Health::default());
+        let landed = Arc::new(AtomicU64::new(0));
         let urgent = Arc::new(Notify::new());
-        let task = tokio::spawn(run(
+        let filler = tokio::spawn(fill(
             store,
-            rx,
-            Batching {
-                max_batch: config.max_batch.max(1),
-                linger: config.linger,
-                urgent: urgent.clone(),
-            },
+            fill_rx,
+            config.max_batch.max(1),
+            config.linger,
             healthy.clone(),
+            landed.clone(),
         ));
+        let task = tokio::spawn({
+            let (healthy, urgent) = (healthy.clone(), urgent.clone());
+            async move {
+                let batching = Batching {
+                    max_batch: config.max_batch.max(1),
+                    linger: config.linger,
+                    urgent,
+                };
+                let durability = Durability {
+                    spool,
+                    healthy,
+                    landed,
+                };
+                run(rx, batching, durability, fill_tx).await;
+                // The filler ends once it has drained what the writer
+                // handed it.
+                let _ = filler.await;
+            }
+        });
         (
             Writer {
                 queue,
@@ -180,7 +231,7 @@ impl Writer {
 
     /// True while the last batch committed (or nothing failed yet).
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Acquire)
+        self.healthy.ok()
     }
 
     /// Resolves once every op queued before this call is committed. Failed
@@ -201,6 +252,29 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("store writer has stopped".into())
 }
 
+/// Records handed to the filler and not yet in the store beyond which
+/// new commands are refused: the store is not keeping up (or is stuck
+/// without failing), and what waits for it is held in memory.
+const MAX_BACKLOG: usize = 200_000;
+
+/// Whether records can be made durable: the spool and the store must both
+/// be taking them, or new commands are refused.
+#[derive(Default)]
+struct Health {
+    spool_failing: AtomicBool,
+    store_failing: AtomicBool,
+    /// Records handed to the filler, not yet committed.
+    backlog: AtomicUsize,
+}
+
+impl Health {
+    fn ok(&self) -> bool {
+        !self.spool_failing.load(Ordering::Acquire)
+            && !self.store_failing.load(Ordering::Acquire)
+            && self.backlog.load(Ordering::Acquire) < MAX_BACKLOG
+    }
+}
+
 /// How the writer gathers a batch.
 struct Batching {
     max_batch: usize,
@@ -208,22 +282,43 @@ struct Batching {
     urgent: Arc<Notify>,
 }
 
+/// How the writer makes durable batches durable.
+struct Durability {
+    spool: Option<Spool>,
+    healthy: Arc<Health>,
+    /// The position of the last spooled batch the store has.
+    landed: Arc<AtomicU64>,
+}
+
+/// A batch on its way to the store.
+enum Fill {
+    Batch {
+        ops: Vec<WriteOp>,
+        /// Where the batch is in the spool, if it was spooled.
+        spooled: Option<Position>,
+        /// Durable writers still waiting (no spool): answered by the commit.
+        acks: Vec<Ack>,
+    },
+    /// Answered once everything handed over before it is in the store.
+    Flush(oneshot::Sender<()>),
+}
+
 async fn run(
-    store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Msg>,
     batching: Batching,
-    healthy: Arc<AtomicBool>,
+    mut durability: Durability,
+    filler: mpsc::UnboundedSender<Fill>,
 ) {
     let max_batch = batching.max_batch;
     let mut msgs = Vec::with_capacity(max_batch);
-    let mut ops = Vec::with_capacity(max_batch);
-    let mut flushes = Vec::new();
-    let mut acks = Vec::new();
     // Waits for one message, then takes whatever else is already queued.
     while rx.recv_many(&mut msgs, max_batch).await > 0 {
         if !msgs.iter().any(waited_on) && !batching.linger.is_zero() {
             linger_for_more(&mut rx, &mut msgs, &batching).await;
         }
+        let mut ops = Vec::new();
+        let mut acks = Vec::new();
+        let mut flushes = Vec::new();
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Op(op) => ops.push(op),
@@ -235,11 +330,136 @@ async fn run(
                 Msg::Flush(done) => flushes.push(done),
             }
         }
-        commit(store.as_ref(), &ops, &healthy, &mut acks).await;
+        let mut spooled = None;
+        if !acks.is_empty()
+            && let Some(spool) = durability.spool.as_mut()
+        {
+            let appended = append(spool, &ops);
+            spooled = answer(appended, &durability.healthy, &mut acks);
+        }
+        if !ops.is_empty() || !acks.is_empty() {
+            durability
+                .healthy
+                .backlog
+                .fetch_add(ops.len(), Ordering::AcqRel);
+            let batch = Fill::Batch { ops, spooled, acks };
+            if filler.send(batch).is_err() {
+                return;
+            }
+        }
+        for done in flushes {
+            if filler.send(Fill::Flush(done)).is_err() {
+                return;
+            }
+        }
+        if let Some(spool) = durability.spool.as_mut() {
+            spool.release(durability.landed.load(Ordering::Acquire));
+        }
+    }
+}
+
+/// Appends a batch to the spool. Waiting for the disk blocks the thread,
+/// so on a multi-threaded runtime its other tasks move elsewhere meanwhile.
+fn append(spool: &mut Spool, ops: &[WriteOp]) -> std::io::Result<Position> {
+    let multi_threaded = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if spool.flushes() && multi_threaded {
+        tokio::task::block_in_place(|| spool.append(ops))
+    } else {
+        spool.append(ops)
+    }
+}
+
+/// Answers the durable writers of a batch from its append to the spool;
+/// the position when it is durable.
+fn answer(
+    result: std::io::Result<Position>,
+    healthy: &Health,
+    acks: &mut Vec<Ack>,
+) -> Option<Position> {
+    match result {
+        Ok(position) => {
+            if healthy.spool_failing.swap(false, Ordering::AcqRel) {
+                tracing::info!("audit spool writes recovered");
+            }
+            for ack in acks.drain(..) {
+                let _ = ack.send(Ok(()));
+            }
+            Some(position)
+        }
+        Err(error) => {
+            healthy.spool_failing.store(true, Ordering::Release);
+            tracing::warn!(%error, "audit spool write failed; the batch's commands are refused");
+            for ack in acks.drain(..) {
+                let _ = ack.send(Err(StoreError::Unavailable(format!(
+                    "the audit spool could not write: {error}"
+                ))));
+            }
+            None
+        }
+    }
+}
+
+/// Commits batches to the store in the order the writer handed them over,
+/// each taken together with whatever queued behind it.
+async fn fill(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::UnboundedReceiver<Fill>,
+    max_batch: usize,
+    linger: Duration,
+    healthy: Arc<Health>,
+    landed: Arc<AtomicU64>,
+) {
+    let mut fills = Vec::new();
+    let mut ops = Vec::new();
+    let mut acks = Vec::new();
+    let mut flushes = Vec::new();
+    while rx.recv_many(&mut fills, max_batch).await > 0 {
+        // Spooled batches are durable already: gathering them into one
+        // larger transaction costs nobody a wait, and saves the store a
+        // transaction per group of durable commands.
+        if !linger.is_zero() && !fills.iter().any(Fill::waited_on) {
+            tokio::time::sleep(linger).await;
+            while fills.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(f) => fills.push(f),
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut spooled_to = None;
+        for f in fills.drain(..) {
+            match f {
+                Fill::Batch {
+                    ops: more,
+                    spooled,
+                    acks: waiting,
+                } => {
+                    ops.extend(more);
+                    acks.extend(waiting);
+                    spooled_to = spooled_to.max(spooled);
+                }
+                Fill::Flush(done) => flushes.push(done),
+            }
+        }
+        commit(store.as_ref(), &ops, &healthy.store_failing, &mut acks).await;
+        healthy.backlog.fetch_sub(ops.len(), Ordering::AcqRel);
         ops.clear();
+        if let Some(position) = spooled_to {
+            landed.fetch_max(position, Ordering::AcqRel);
+        }
         for done in flushes.drain(..) {
             // The flusher may have given up waiting; nothing to do then.
             let _ = done.send(());
+        }
+    }
+}
+impl Fill {
+    /// Someone waits for the store to have it.
+    fn waited_on(&self) -> bool {
+        match self {
+            Fill::Batch { acks, .. } => !acks.is_empty(),
+            Fill::Flush(_) => true,
         }
     }
 }
@@ -272,7 +492,7 @@ async fn linger_for_more(rx: &mut mpsc::Receiver<Msg>, msgs: &mut Vec<Msg>, batc
 /// Retries the same batch until it commits, so no queued op is ever lost.
 /// Durable writers are answered after the first attempt: on failure they
 /// must not wait for a recovery that may take hours.
-async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool, acks: &mut Vec<Ack>) {
+async fn commit(store: &dyn Store, ops: &[WriteOp], failing: &AtomicBool, acks: &mut Vec<Ack>) {
     if ops.is_empty() {
         return;
     }
@@ -281,7 +501,7 @@ async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool, acks: 
     loop {
         match store.write_batch(ops).await {
             Ok(()) => {
-                if !healthy.swap(true, Ordering::AcqRel) {
+                if failing.swap(false, Ordering::AcqRel) {
                     tracing::info!(attempt, batch_len = ops.len(), "store writes recovered");
                 }
                 for ack in acks.drain(..) {
@@ -291,7 +511,7 @@ async fn commit(store: &dyn Store, ops: &[WriteOp], healthy: &AtomicBool, acks: 
                 return;
             }
             Err(error) => {
-                healthy.store(false, Ordering::Release);
+                failing.store(true, Ordering::Release);
                 for ack in acks.drain(..) {
                     let _ = ack.send(Err(StoreError::Unavailable(format!(
                         "the audit store could not commit: {error}"

@@ -71,13 +71,24 @@ async fn cursor(gw: &Gateway, name: &str) -> i64 {
 }
 
 /// Runs `statements` through the gateway, each as its own simple query.
+/// Runs the statements in one session, and returns once the session's
+/// end is in the store: durable commands are answered from the spool, and
+/// the store is filled behind them.
 async fn run(gw: &Gateway, token: &str, statements: &[String]) {
+    let ended =
+        |records: &[AuditRecordLine]| records.iter().filter(|r| r.kind == "session.end").count();
+    let before = ended(&chain(gw).await);
     let client = connect_ok(gw, "alice", "app", token).await;
     for sql in statements {
         bounded(sql, 10, client.simple_query(sql))
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e:?}\n{}", gw.logs()));
     }
+    drop(client);
+    eventually(gw, "the session's end in the store", 20, async || {
+        (ended(&chain(gw).await) > before).then_some(())
+    })
+    .await;
 }
 
 fn selects(from: u32, to: u32) -> Vec<String> {

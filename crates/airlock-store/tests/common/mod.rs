@@ -104,7 +104,12 @@ pub fn end(session: &str, commands: i64) -> WriteOp {
     })
 }
 
-/// Delegates to a real store, failing the first `fail_first` batches.
+/// `fail_first` for a store whose batches never finish.
+#[allow(dead_code)]
+pub const STALL: usize = usize::MAX;
+
+/// Delegates to a real store, failing the first `fail_first` batches
+/// (or stalling every one, with [`STALL`]).
 pub struct Faulty<S> {
     pub inner: S,
     pub fail_first: usize,
@@ -226,6 +231,10 @@ impl<S: Store> Store for Faulty<S> {
     }
     async fn write_batch(&self, ops: &[WriteOp]) -> Result<(), StoreError> {
         let call = self.batch_calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail_first == STALL {
+            // A process that dies before its batch lands: it never does.
+            return std::future::pending().await;
+        }
         if call < self.fail_first {
             return Err(StoreError::Unavailable(format!("injected failure {call}")));
         }

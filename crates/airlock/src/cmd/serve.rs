@@ -23,7 +23,16 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data_dir {}", config.data_dir.display()))?;
     let store = open_store(&config).await?;
-    let (writer, writer_task) = Writer::spawn(store.clone(), WriterConfig::default());
+    // Durable records an earlier run spooled but did not get into the
+    // store (it was killed) go in first, before anything new is chained.
+    let spool_dir = config.data_dir.join("audit-spool");
+    airlock_store::spool::replay(&spool_dir, store.as_ref())
+        .await
+        .with_context(|| format!("replaying the audit spool {}", spool_dir.display()))?;
+    let spool = airlock_store::spool::Spool::open(&spool_dir, config.audit.fsync)
+        .with_context(|| format!("opening the audit spool {}", spool_dir.display()))?;
+    let (writer, writer_task) =
+        Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
     // Sinks follow the log in the store, not the writer: nothing on the
     // data path waits for them.
     let sinks = crate::sinks::Sinks::start(&config.audit.sinks, store.clone())?;

@@ -1,0 +1,154 @@
+//! The spool: a durable write is answered once spooled, reaches the store
+//! behind it, and survives the process dying before it did (replayed on
+//! the next start, exactly once). A spool that cannot write refuses the
+//! durable write.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock_store::spool::{self, Spool};
+use airlock_store::writer::{Writer, WriterConfig};
+use airlock_store::*;
+use common::*;
+
+fn segment_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(dir)
+        .expect("spool dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "spool"))
+        .collect();
+    found.sort();
+    found
+}
+
+async fn records(store: &dyn Store) -> u64 {
+    match store.verify_audit().await.expect("verify") {
+        AuditVerification::Intact { records, .. } => records,
+        other => panic!("chain not intact: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spooled_writes_reach_the_store_and_the_spool_empties() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(
+        SqliteStore::open(&dir.path().join("airlock.db"))
+            .await
+            .expect("open"),
+    );
+    let spool_dir = dir.path().join("spool");
+    let spool = Spool::open(&spool_dir, true).expect("spool");
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    writer.send(start("s1", 1_000)).await.expect("start");
+    for n in 0..50 {
+        writer
+            .commit(vec![command("s1", n)])
+            .await
+            .expect("durable write");
+        writer
+            .record_all(vec![outcome("s1", n)])
+            .await
+            .expect("outcome");
+    }
+    writer.flush().await.expect("flush");
+    assert_eq!(records(store.as_ref()).await, 101);
+    let events = store.session_events("s1").await.expect("events");
+    assert_eq!(events.len(), 50);
+    assert!(events.iter().all(|e| e.outcome.is_some()));
+    // Everything is in the store: replaying what is left adds nothing.
+    drop(writer);
+    let replayed = spool::replay(&spool_dir, store.as_ref())
+        .await
+        .expect("replay");
+    assert!(replayed <= 50, "{replayed}");
+    assert_eq!(records(store.as_ref()).await, 101);
+}
+
+/// The store never finishes a batch, as if the process died before
+/// filling it: what the durable writes were answered for is in the spool, and the
+/// next start's replay puts it in the store, once however often it runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_was_spooled_but_never_filled_is_replayed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("airlock.db");
+    let spool_dir = dir.path().join("spool");
+    {
+        let sqlite = SqliteStore::open(&db).await.expect("open");
+        let failing = Arc::new(Faulty::new(sqlite, STALL));
+        let spool = Spool::open(&spool_dir, false).expect("spool");
+        let (writer, task) = Writer::spawn_spooled(failing.clone(), WriterConfig::default(), spool);
+        writer.send(start("s1", 1_000)).await.expect("start");
+        for n in 0..20 {
+            // Answered from the spool alone: the store has not taken a
+            // single batch.
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                writer.commit(vec![command("s1", n)]),
+            )
+            .await
+            .expect("a spooled write waited for the failing store")
+            .expect("durable write");
+            if !writer.is_healthy() {
+                break;
+            }
+        }
+        task.abort();
+        assert_eq!(records(&failing.inner).await, 0, "the store took a batch");
+    }
+    let segments = segment_files(&spool_dir);
+    assert!(!segments.is_empty(), "nothing spooled");
+    // A copy, to replay a second time as a restart after a crash in the
+    // middle of the first replay would.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).expect("copy dir");
+    for s in &segments {
+        std::fs::copy(s, copy.join(s.file_name().expect("name"))).expect("copy");
+    }
+    // The last frame cut short, as a crash in the middle of an append
+    // leaves it: dropped, the frames before it kept.
+    let last = segments.last().expect("a segment");
+    let mut bytes = std::fs::read(last).expect("read");
+    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3]);
+    std::fs::write(last, &bytes).expect("write");
+
+    let store = SqliteStore::open(&db).await.expect("reopen");
+    let replayed = spool::replay(&spool_dir, &store).await.expect("replay");
+    assert!(replayed >= 1, "{replayed}");
+    let after_first = records(&store).await;
+    assert!(after_first >= 2, "{after_first} records");
+    let events = store.session_events("s1").await.expect("events");
+    assert!(!events.is_empty());
+    assert!(
+        segment_files(&spool_dir).is_empty(),
+        "replayed segments kept"
+    );
+
+    spool::replay(&copy, &store).await.expect("second replay");
+    assert_eq!(records(&store).await, after_first, "a batch landed twice");
+}
+
+/// A spool on a full disk (`/dev/full` answers every write with ENOSPC):
+/// the durable write is refused, the writer says it is unhealthy, and the
+/// record still reaches the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spool_that_cannot_write_refuses_the_durable_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+    let spool_dir = dir.path().join("spool");
+    std::fs::create_dir(&spool_dir).expect("spool dir");
+    // An empty last segment is the one the spool appends to.
+    std::os::unix::fs::symlink("/dev/full", spool_dir.join("000000000001.spool")).expect("symlink");
+    let spool = Spool::open(&spool_dir, false).expect("spool");
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    writer.send(start("s1", 1_000)).await.expect("start");
+    let refused = writer.commit(vec![command("s1", 0)]).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Unavailable(m)) if m.contains("spool")),
+        "{refused:?}"
+    );
+    assert!(!writer.is_healthy());
+    writer.flush().await.expect("flush");
+    assert_eq!(store.session_events("s1").await.expect("events").len(), 1);
+}
