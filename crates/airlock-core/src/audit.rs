@@ -36,10 +36,11 @@ pub struct AuditConfig {
     /// The default for every connection.
     #[serde(default)]
     pub mode: AuditMode,
-    /// Flush the store's file to disk at every commit, so records survive
-    /// a power cut or an operating-system crash, not only a crash of the
-    /// gateway. Off, a commit is durable against the gateway process dying
-    /// (kill -9, out of memory) and costs no disk flush.
+    /// Flush the audit spool at every durable group, and the store's file
+    /// at every commit, so records survive a power cut or an
+    /// operating-system crash, not only a crash of the gateway. Off, a
+    /// record is durable against the gateway process dying (kill -9, out
+    /// of memory) and costs no disk flush.
     #[serde(default = "default_fsync")]
     pub fsync: bool,
     /// Rows of each result kept (masked) with its outcome.

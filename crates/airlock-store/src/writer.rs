@@ -39,6 +39,12 @@ pub struct WriterConfig {
     /// sessions that queued the ops do not wait for it. A batch with a
     /// durable write in it does not linger: someone waits for it.
     pub linger: Duration,
+    /// Records handed to the store's filler and not yet committed beyond
+    /// which the writer takes nothing new until the store catches up. The
+    /// spool lets durable commands run ahead of the store, but not without
+    /// bound: senders then wait on the writer's full queue, so sessions
+    /// slow down to what the store can take rather than fail.
+    pub max_backlog: usize,
 }
 
 impl Default for WriterConfig {
@@ -47,6 +53,7 @@ impl Default for WriterConfig {
             channel_capacity: 8192,
             max_batch: 512,
             linger: Duration::from_millis(20),
+            max_backlog: 50_000,
         }
     }
 }
@@ -101,10 +108,16 @@ impl Writer {
         spool: Option<Spool>,
     ) -> (Writer, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
-        // Unbounded, so that the writer never stops answering durable
-        // writes because the store is slow; `Health::backlog` bounds it.
+        // Unbounded: the writer bounds it itself (`max_backlog`), and must
+        // not block on it while the store fails.
         let (fill_tx, fill_rx) = mpsc::unbounded_channel();
-        let healthy = Arc::new(Health::default());
+        let healthy = Arc::new(Health {
+            spool_failing: AtomicBool::new(false),
+            store_failing: AtomicBool::new(false),
+            backlog: AtomicUsize::new(0),
+            drained: Notify::new(),
+            max_backlog: config.max_backlog.max(1),
+        });
         let landed = Arc::new(AtomicU64::new(0));
         let urgent = Arc::new(Notify::new());
         let filler = tokio::spawn(fill(
@@ -252,26 +265,34 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("store writer has stopped".into())
 }
 
-/// Records handed to the filler and not yet in the store beyond which
-/// new commands are refused: the store is not keeping up (or is stuck
-/// without failing), and what waits for it is held in memory.
-const MAX_BACKLOG: usize = 200_000;
-
 /// Whether records can be made durable: the spool and the store must both
 /// be taking them, or new commands are refused.
-#[derive(Default)]
 struct Health {
     spool_failing: AtomicBool,
     store_failing: AtomicBool,
     /// Records handed to the filler, not yet committed.
     backlog: AtomicUsize,
+    /// Woken whenever the filler has committed a batch.
+    drained: Notify,
+    max_backlog: usize,
 }
 
 impl Health {
     fn ok(&self) -> bool {
-        !self.spool_failing.load(Ordering::Acquire)
+        !self.spool_failing.load(Ordering::Acquire) && !self.store_failing.load(Ordering::Acquire)
+    }
+
+    /// Waits while the store is behind by more than `max_backlog` records
+    /// ([`WriterConfig::max_backlog`]). Not while its commits fail: new commands are refused then,
+    /// and those already queued must get their answer.
+    async fn wait_for_store(&self) {
+        while self.backlog.load(Ordering::Acquire) > self.max_backlog
             && !self.store_failing.load(Ordering::Acquire)
-            && self.backlog.load(Ordering::Acquire) < MAX_BACKLOG
+        {
+            // A wake-up missed between the check and the wait costs at
+            // most the timeout.
+            let _ = tokio::time::timeout(Duration::from_millis(10), self.drained.notified()).await;
+        }
     }
 }
 
@@ -312,7 +333,11 @@ async fn run(
     let max_batch = batching.max_batch;
     let mut msgs = Vec::with_capacity(max_batch);
     // Waits for one message, then takes whatever else is already queued.
-    while rx.recv_many(&mut msgs, max_batch).await > 0 {
+    loop {
+        durability.healthy.wait_for_store().await;
+        if rx.recv_many(&mut msgs, max_batch).await == 0 {
+            return;
+        }
         if !msgs.iter().any(waited_on) && !batching.linger.is_zero() {
             linger_for_more(&mut rx, &mut msgs, &batching).await;
         }
@@ -444,6 +469,7 @@ async fn fill(
         }
         commit(store.as_ref(), &ops, &healthy.store_failing, &mut acks).await;
         healthy.backlog.fetch_sub(ops.len(), Ordering::AcqRel);
+        healthy.drained.notify_waiters();
         ops.clear();
         if let Some(position) = spooled_to {
             landed.fetch_max(position, Ordering::AcqRel);

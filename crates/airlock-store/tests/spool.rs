@@ -152,3 +152,58 @@ async fn a_spool_that_cannot_write_refuses_the_durable_write() {
     writer.flush().await.expect("flush");
     assert_eq!(store.session_events("s1").await.expect("events").len(), 1);
 }
+
+/// A store far slower than the sessions: the spool lets durable writes run
+/// ahead of it only up to `max_backlog`; beyond that the writer waits for
+/// the store and the sessions wait for the writer. Nothing is refused, and
+/// everything lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_store_slows_the_writers_down_instead_of_failing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = SqliteStore::open(&dir.path().join("airlock.db"))
+        .await
+        .expect("open");
+    let store = Arc::new(Faulty::new(sqlite, 0).slow(Duration::from_millis(30)));
+    let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
+    let config = WriterConfig {
+        max_backlog: 40,
+        linger: Duration::from_millis(5),
+        ..WriterConfig::default()
+    };
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool);
+    const SESSIONS: usize = 4;
+    const PER_SESSION: usize = 60;
+    let mut producers = Vec::new();
+    for s in 0..SESSIONS {
+        let writer = writer.clone();
+        producers.push(tokio::spawn(async move {
+            let id = format!("slow-{s}");
+            writer.send(start(&id, 1_000 + s as i64)).await?;
+            for n in 0..PER_SESSION {
+                writer.commit(vec![command(&id, n)]).await?;
+                writer.record_all(vec![outcome(&id, n)]).await?;
+            }
+            Ok::<_, StoreError>(writer.is_healthy())
+        }));
+    }
+    for p in producers {
+        let healthy = tokio::time::timeout(Duration::from_secs(60), p)
+            .await
+            .expect("a producer was held for good")
+            .expect("producer")
+            .expect("a durable write was refused while the store was only slow");
+        assert!(healthy, "the writer called a slow store unhealthy");
+    }
+    writer.flush().await.expect("flush");
+    assert_eq!(
+        records(store.as_ref()).await,
+        (SESSIONS * (2 * PER_SESSION + 1)) as u64
+    );
+    // Held back, the writer handed the store fewer, larger batches than
+    // it had durable writes.
+    assert!(
+        store.batch_calls() < SESSIONS * PER_SESSION,
+        "{} batches",
+        store.batch_calls()
+    );
+}

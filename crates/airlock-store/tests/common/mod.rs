@@ -114,6 +114,8 @@ pub struct Faulty<S> {
     pub inner: S,
     pub fail_first: usize,
     pub batch_calls: AtomicUsize,
+    /// Added to every batch: a store slower than the data path.
+    pub delay: std::time::Duration,
 }
 
 impl<S> Faulty<S> {
@@ -122,7 +124,14 @@ impl<S> Faulty<S> {
             inner,
             fail_first,
             batch_calls: AtomicUsize::new(0),
+            delay: std::time::Duration::ZERO,
         }
+    }
+
+    #[allow(dead_code)]
+    pub fn slow(mut self, delay: std::time::Duration) -> Self {
+        self.delay = delay;
+        self
     }
 
     pub fn batch_calls(&self) -> usize {
@@ -238,6 +247,7 @@ impl<S: Store> Store for Faulty<S> {
         if call < self.fail_first {
             return Err(StoreError::Unavailable(format!("injected failure {call}")));
         }
+        tokio::time::sleep(self.delay).await;
         self.inner.write_batch(ops).await
     }
     async fn list_sessions(&self, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
