@@ -90,17 +90,24 @@ impl Spool {
         frame.extend_from_slice(&Sha256::digest(&payload));
         frame.extend_from_slice(&payload);
         if let Err(e) = self.file.write_all(&frame) {
-            // A partial frame would hide every frame after it from
-            // replay: cut it off, or failing that, go on in a new segment.
+            // A partial frame would hide every frame after it in the
+            // segment from replay: cut it off.
             let partial = self.file.metadata().map_or(true, |m| m.len() != self.size);
-            if partial && self.file.set_len(self.size).is_err() {
-                let _ = self.rotate();
+            if partial {
+                let _ = self.file.set_len(self.size);
             }
+            self.abandon_segment();
             return Err(e);
         }
         self.size += frame.len() as u64;
-        if self.fsync {
-            self.file.sync_data()?;
+        if self.fsync
+            && let Err(e) = self.file.sync_data()
+        {
+            // After a failed flush the kernel may have dropped the pages
+            // it could not write; a later flush of this file proves
+            // nothing about them.
+            self.abandon_segment();
+            return Err(e);
         }
         Ok(position(self.segment, self.size))
     }
@@ -116,6 +123,14 @@ impl Spool {
             if let Err(e) = fs::remove_file(&path) {
                 tracing::warn!(path = %path.display(), error = %e, "cannot delete a spool segment already in the store");
             }
+        }
+    }
+
+    /// Goes on in a fresh segment after a failure, if one can be made; if
+    /// not, the next append fails in this one and tries again.
+    fn abandon_segment(&mut self) {
+        if let Err(e) = self.rotate() {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "cannot start a new spool segment");
         }
     }
 

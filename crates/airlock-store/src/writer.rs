@@ -26,6 +26,8 @@ use crate::{Store, StoreError, WriteOp};
 
 const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(2);
+/// How often a failing spool is tried again when nothing else tries it.
+const SPOOL_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -242,7 +244,8 @@ impl Writer {
         }
     }
 
-    /// True while the last batch committed (or nothing failed yet).
+    /// True while the spool's last append and the store's last commit
+    /// succeeded (or nothing failed yet).
     pub fn is_healthy(&self) -> bool {
         self.healthy.ok()
     }
@@ -283,8 +286,9 @@ impl Health {
     }
 
     /// Waits while the store is behind by more than `max_backlog` records
-    /// ([`WriterConfig::max_backlog`]). Not while its commits fail: new commands are refused then,
-    /// and those already queued must get their answer.
+    /// ([`WriterConfig::max_backlog`]). Not while its commits fail: new
+    /// commands are refused then, and those already queued must get their
+    /// answer.
     async fn wait_for_store(&self) {
         while self.backlog.load(Ordering::Acquire) > self.max_backlog
             && !self.store_failing.load(Ordering::Acquire)
@@ -335,7 +339,21 @@ async fn run(
     // Waits for one message, then takes whatever else is already queued.
     loop {
         durability.healthy.wait_for_store().await;
-        if rx.recv_many(&mut msgs, max_batch).await == 0 {
+        if durability.healthy.spool_failing.load(Ordering::Acquire) {
+            // While the spool fails, commands are refused before they
+            // reach the writer, so no durable batch would ever try it
+            // again: it is tried on its own, with an empty frame.
+            match tokio::time::timeout(SPOOL_RETRY, rx.recv_many(&mut msgs, max_batch)).await {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(_) => {
+                    if let Some(spool) = durability.spool.as_mut() {
+                        answer(append(spool, &[]), &durability.healthy, &mut Vec::new());
+                    }
+                    continue;
+                }
+            }
+        } else if rx.recv_many(&mut msgs, max_batch).await == 0 {
             return;
         }
         if !msgs.iter().any(waited_on) && !batching.linger.is_zero() {
@@ -480,6 +498,7 @@ async fn fill(
         }
     }
 }
+
 impl Fill {
     /// Someone waits for the store to have it.
     fn waited_on(&self) -> bool {
