@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AuditKind, Preview, ReviewRef, StoreError, WriteOp};
+use crate::{AuditKind, CommandRecord, OutcomeRecord, Preview, ReviewRef, StoreError, WriteOp};
 
 #[derive(Serialize)]
 struct CommandOut<'a> {
@@ -18,6 +18,22 @@ struct CommandOut<'a> {
     /// recorded before reviews existed) are unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
     review: Option<&'a ReviewRef>,
+    /// Present when the command's outcome reached the store in the same
+    /// batch as the command: one record per finished command instead of
+    /// two (see `docs/audit.md`, "The records").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<FinishedOut<'a>>,
+}
+
+/// An outcome carried inside its command's record.
+#[derive(Serialize)]
+struct FinishedOut<'a> {
+    at: i64,
+    duration_us: i64,
+    rows: i64,
+    bytes: i64,
+    error: Option<&'a str>,
+    preview: Option<&'a Preview>,
 }
 
 #[derive(Serialize)]
@@ -53,6 +69,20 @@ pub(crate) struct CommandBody {
     pub rules: Vec<String>,
     #[serde(default)]
     pub review: Option<ReviewRef>,
+    #[serde(default)]
+    pub outcome: Option<FinishedBody>,
+}
+
+/// An outcome carried inside its command's record, as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct FinishedBody {
+    /// Unix milliseconds: when the command finished.
+    pub at: i64,
+    pub duration_us: i64,
+    pub rows: i64,
+    pub bytes: i64,
+    pub error: Option<String>,
+    pub preview: Option<Preview>,
 }
 
 /// An outcome record's body as read back.
@@ -83,12 +113,31 @@ pub(crate) struct Entry<'a> {
     pub body: String,
 }
 
+fn command_out<'a>(c: &'a CommandRecord, outcome: Option<&'a OutcomeRecord>) -> CommandOut<'a> {
+    CommandOut {
+        command: &c.command,
+        params: &c.params,
+        verdict: &c.verdict,
+        rules: &c.rules,
+        review: c.review.as_deref(),
+        outcome: outcome.map(|o| FinishedOut {
+            at: o.at.timestamp_millis(),
+            duration_us: o.duration_us,
+            rows: o.rows,
+            bytes: o.bytes,
+            error: o.error.as_deref(),
+            preview: o.preview.as_ref(),
+        }),
+    }
+}
+
 /// The chain id of an op: unique across the log, which is what makes a
 /// retried batch detectable.
 pub(crate) fn record_id(op: &WriteOp) -> String {
     match op {
         WriteOp::SessionStart(s) => format!("{}/start", s.id),
         WriteOp::Command(c) => c.id.clone(),
+        WriteOp::Finished(f) => f.command.id.clone(),
         WriteOp::Outcome(o) => format!("{}/outcome", o.event_id),
         WriteOp::SessionEnd(e) => format!("{}/end", e.id),
     }
@@ -100,13 +149,8 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
             protocol: &s.protocol,
             client_addr: &s.client_addr,
         }),
-        WriteOp::Command(c) => serde_json::to_string(&CommandOut {
-            command: &c.command,
-            params: &c.params,
-            verdict: &c.verdict,
-            rules: &c.rules,
-            review: c.review.as_deref(),
-        }),
+        WriteOp::Command(c) => serde_json::to_string(&command_out(c, None)),
+        WriteOp::Finished(f) => serde_json::to_string(&command_out(&f.command, Some(&f.outcome))),
         WriteOp::Outcome(o) => serde_json::to_string(&OutcomeOut {
             event_id: &o.event_id,
             duration_us: o.duration_us,
@@ -139,6 +183,13 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
             &c.session_id,
             &c.identity,
             &c.connection,
+        ),
+        WriteOp::Finished(f) => (
+            AuditKind::Command,
+            f.command.at,
+            &f.command.session_id,
+            &f.command.identity,
+            &f.command.connection,
         ),
         WriteOp::Outcome(o) => (
             AuditKind::Outcome,

@@ -14,6 +14,7 @@ mod chain;
 mod checkpoint;
 mod error;
 mod model;
+mod pairing;
 mod record_line;
 mod review;
 mod signing;

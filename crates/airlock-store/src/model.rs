@@ -105,7 +105,19 @@ pub enum WriteOp {
     Command(CommandRecord),
     /// What became of a command recorded earlier.
     Outcome(OutcomeRecord),
+    /// A command and its outcome as one record. The writer makes these
+    /// when both reach the store in the same batch: one record per
+    /// finished command instead of two halves what the store writes and
+    /// indexes for the common case.
+    Finished(Box<FinishedCommand>),
     SessionEnd(SessionEnd),
+}
+
+/// A command with its outcome ([`WriteOp::Finished`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct FinishedCommand {
+    pub command: CommandRecord,
+    pub outcome: OutcomeRecord,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

@@ -21,6 +21,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::pairing::pair_outcomes;
 use crate::spool::{Position, Spool};
 use crate::{Store, StoreError, WriteOp};
 
@@ -485,8 +486,10 @@ async fn fill(
                 Fill::Flush(done) => flushes.push(done),
             }
         }
+        let taken = ops.len();
+        ops = pair_outcomes(std::mem::take(&mut ops));
         commit(store.as_ref(), &ops, &healthy.store_failing, &mut acks).await;
-        healthy.backlog.fetch_sub(ops.len(), Ordering::AcqRel);
+        healthy.backlog.fetch_sub(taken, Ordering::AcqRel);
         healthy.drained.notify_waiters();
         ops.clear();
         if let Some(position) = spooled_to {

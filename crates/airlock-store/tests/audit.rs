@@ -556,3 +556,67 @@ async fn a_failing_sink_stops_the_export() {
     assert!(matches!(result, Err(StoreError::Output(_))), "{result:?}");
     assert_eq!(calls, 1);
 }
+
+fn finished(session: &str, n: usize) -> WriteOp {
+    WriteOp::Finished(Box::new(FinishedCommand {
+        command: command_record(session, n),
+        outcome: outcome_record(session, n),
+    }))
+}
+
+/// A command written with its outcome is one record that readers take
+/// apart again; the outcome's own op, replayed from a spool frame that
+/// held it alone, is recognised as already in the log.
+#[tokio::test]
+async fn a_command_recorded_with_its_outcome_is_one_record_read_as_both() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("airlock.db"))
+        .await
+        .expect("open");
+    store
+        .write_batch(&[start("s1", 1_000), finished("s1", 0), command("s1", 1)])
+        .await
+        .expect("write");
+    let count = |v: AuditVerification| match v {
+        AuditVerification::Intact { records, .. } => records,
+        broken => panic!("{broken:?}"),
+    };
+    assert_eq!(count(store.verify_audit().await.expect("verify")), 3);
+
+    let events = store.session_events("s1").await.expect("events");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].command, command_record("s1", 0));
+    assert_eq!(events[0].outcome, Some(outcome_record("s1", 0)));
+    assert_eq!(events[1].outcome, None);
+
+    let lines = export(&store, &AuditFilter::default()).await;
+    let first = &lines[1];
+    let carried = first.outcome.as_ref().expect("outcome in the line");
+    assert_eq!((carried.seq, carried.rows), (first.seq, 1));
+    assert_eq!(carried.hash, first.hash, "the same record");
+    assert_eq!(carried.at, outcome_record("s1", 0).at);
+
+    // As a replay would write the frames the writer's filler paired: the
+    // outcome alone, then a frame that starts with it.
+    store
+        .write_batch(&[outcome("s1", 0)])
+        .await
+        .expect("replayed outcome");
+    store
+        .write_batch(&[outcome("s1", 0), command("s1", 1)])
+        .await
+        .expect("replayed frame");
+    assert_eq!(
+        count(store.verify_audit().await.expect("verify")),
+        3,
+        "nothing written twice"
+    );
+    // An outcome of a command recorded without one is a record of its own.
+    store
+        .write_batch(&[outcome("s1", 1)])
+        .await
+        .expect("outcome");
+    assert_eq!(count(store.verify_audit().await.expect("verify")), 4);
+    let events = store.session_events("s1").await.expect("events");
+    assert_eq!(events[1].outcome, Some(outcome_record("s1", 1)));
+}

@@ -53,17 +53,22 @@ async fn spooled_writes_reach_the_store_and_replaying_them_adds_nothing() {
             .expect("outcome");
     }
     writer.flush().await.expect("flush");
-    assert_eq!(records(store.as_ref()).await, 101);
+    // A command and its outcome that reach the store in one batch are one
+    // record: the filler gathers several frames per batch, so some did.
+    let landed = records(store.as_ref()).await;
+    assert!((51..101).contains(&landed), "{landed} records");
     let events = store.session_events("s1").await.expect("events");
     assert_eq!(events.len(), 50);
     assert!(events.iter().all(|e| e.outcome.is_some()));
-    // Everything is in the store: replaying what is left adds nothing.
+    // Everything is in the store: replaying what is left adds nothing,
+    // though each frame holds the outcome of the command before it, which
+    // went to the store inside that command's record.
     drop(writer);
     let replayed = spool::replay(&spool_dir, store.as_ref())
         .await
         .expect("replay");
-    assert!(replayed <= 50, "{replayed}");
-    assert_eq!(records(store.as_ref()).await, 101);
+    assert!((1..=50).contains(&replayed), "{replayed}");
+    assert_eq!(records(store.as_ref()).await, landed);
 }
 
 /// The store never finishes a batch, as if the process died before
@@ -212,10 +217,20 @@ async fn a_slow_store_slows_the_writers_down_instead_of_failing_them() {
         assert!(healthy, "the writer called a slow store unhealthy");
     }
     writer.flush().await.expect("flush");
-    assert_eq!(
-        records(store.as_ref()).await,
-        (SESSIONS * (2 * PER_SESSION + 1)) as u64
+    let landed = records(store.as_ref()).await;
+    let (fewest, most) = (
+        (SESSIONS * (PER_SESSION + 1)) as u64,
+        (SESSIONS * (2 * PER_SESSION + 1)) as u64,
     );
+    assert!((fewest..=most).contains(&landed), "{landed} records");
+    for s in 0..SESSIONS {
+        let events = store
+            .session_events(&format!("slow-{s}"))
+            .await
+            .expect("events");
+        assert_eq!(events.len(), PER_SESSION);
+        assert!(events.iter().all(|e| e.outcome.is_some()));
+    }
     // Held back, the writer handed the store fewer, larger batches than
     // it had durable writes.
     assert!(

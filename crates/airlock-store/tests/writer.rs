@@ -47,9 +47,15 @@ async fn batches_many_ops_and_keeps_per_session_order() {
     }
     writer.flush().await.expect("flush");
     let verdict = store.verify_audit().await.expect("verify");
+    // A command and its outcome that reached the store in one batch are
+    // one record; which ones did depends on timing.
+    let (fewest, most) = (
+        (SESSIONS * (PER_SESSION + 2)) as u64,
+        (SESSIONS * (2 * PER_SESSION + 2)) as u64,
+    );
     assert!(
         matches!(verdict, AuditVerification::Intact { records, .. }
-            if records == (SESSIONS * (2 * PER_SESSION + 2)) as u64),
+            if (fewest..=most).contains(&records)),
         "{verdict:?}"
     );
 

@@ -38,13 +38,13 @@ pub(super) async fn apply_all(
     let (Some(first), Some(last)) = (ops.first(), ops.last()) else {
         return Ok(());
     };
-    // The first id alone would tell a retry; the last one too keeps a
+    // The first op alone would tell a retry; the last one too keeps a
     // caller's reused id from passing a whole new batch off as a retry and
     // dropping it unseen. It fails on the unique index instead.
     // One query for both: every statement is a round trip to the
     // connection's thread, and a durable command waits for all of them.
-    let (tip, first_landed) = tip_and_landed(conn, &body::record_id(first)).await?;
-    if first_landed && landed(conn, &body::record_id(last)).await? {
+    let (tip, first_landed, last_landed) = tip_and_landed(conn, first, last).await?;
+    if first_landed && last_landed {
         return Ok(());
     }
     let (mut seq, mut prev_hash) = tip;
@@ -71,7 +71,7 @@ pub(super) async fn apply_all(
         match op {
             WriteOp::SessionStart(start) => session_start(conn, start).await?,
             WriteOp::SessionEnd(end) => session_end(conn, end).await?,
-            WriteOp::Command(_) | WriteOp::Outcome(_) => {}
+            WriteOp::Command(_) | WriteOp::Finished(_) | WriteOp::Outcome(_) => {}
         }
     }
     insert(conn, &pending).await
@@ -89,28 +89,51 @@ pub(super) fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
     }
 }
 
-async fn landed(conn: &mut SqliteConnection, id: &str) -> Result<bool, StoreError> {
-    let found = sqlx::query("SELECT 1 FROM audit_log WHERE id = ?")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
+/// Whether an op is in the log already. An outcome is there as a record
+/// of its own or inside its command's record ([`WriteOp::Finished`]):
+/// which one depends on the batch the writer's filler made, and a spool
+/// frame replayed alone holds the ops as they were before it paired them.
+macro_rules! landed {
+    () => {
+        "(EXISTS (SELECT 1 FROM audit_log WHERE id = ?) OR EXISTS \
+         (SELECT 1 FROM audit_log WHERE id = ? AND kind = 'command' \
+          AND json_extract(body, '$.outcome') IS NOT NULL))"
+    };
 }
 
-/// [`tip`], and whether a record with id `id` is in the log.
+/// The ids [`landed!`] binds for an op.
+fn landed_ids(op: &WriteOp) -> (String, Option<&str>) {
+    let carried_in = match op {
+        WriteOp::Outcome(o) => Some(o.event_id.as_str()),
+        _ => None,
+    };
+    (body::record_id(op), carried_in)
+}
+
+/// [`tip`], and whether the batch's first and last ops are in the log.
 async fn tip_and_landed(
     conn: &mut SqliteConnection,
-    id: &str,
-) -> Result<((i64, Vec<u8>), bool), StoreError> {
-    let row = sqlx::query(
+    first: &WriteOp,
+    last: &WriteOp,
+) -> Result<((i64, Vec<u8>), bool, bool), StoreError> {
+    let (first_id, first_in) = landed_ids(first);
+    let (last_id, last_in) = landed_ids(last);
+    let row = sqlx::query(concat!(
         "SELECT (SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1) AS seq, \
-                (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, \
-                EXISTS (SELECT 1 FROM audit_log WHERE id = ?) AS landed",
-    )
-    .bind(id)
+                (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) AS hash, ",
+        landed!(),
+        " AS first_landed, ",
+        landed!(),
+        " AS last_landed"
+    ))
+    .bind(&first_id)
+    .bind(first_in)
+    .bind(&last_id)
+    .bind(last_in)
     .fetch_one(conn)
     .await?;
-    let landed: bool = row.try_get("landed")?;
+    let first_landed: bool = row.try_get("first_landed")?;
+    let last_landed: bool = row.try_get("last_landed")?;
     let tip = match (
         row.try_get::<Option<i64>, _>("seq")?,
         row.try_get::<Option<Vec<u8>>, _>("hash")?,
@@ -118,7 +141,7 @@ async fn tip_and_landed(
         (Some(seq), Some(hash)) => (seq, hash),
         _ => (0, GENESIS.to_vec()),
     };
-    Ok((tip, landed))
+    Ok((tip, first_landed, last_landed))
 }
 
 /// The last record's seq and hash, or the genesis link of an empty log.

@@ -38,7 +38,21 @@ fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
     let body: String = row.try_get("body")?;
     let c: CommandBody = body::parse(&id, &body)?;
     let outcome = match row.try_get::<Option<String>, _>("o_body")? {
-        None => None,
+        None => match c.outcome {
+            Some(o) => Some(OutcomeRecord {
+                event_id: id.clone(),
+                session_id: row.try_get("session_id")?,
+                identity: row.try_get("identity")?,
+                connection: row.try_get("connection")?,
+                at: from_millis(&id, o.at)?,
+                duration_us: o.duration_us,
+                rows: o.rows,
+                bytes: o.bytes,
+                error: o.error,
+                preview: o.preview,
+            }),
+            None => None,
+        },
         Some(o_body) => {
             let o: OutcomeBody = body::parse(&format!("{id}/outcome"), &o_body)?;
             Some(OutcomeRecord {
@@ -140,7 +154,22 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
             line.rules = Some(c.rules);
             line.reviewers = Some(approvers(c.review.as_ref()));
             line.review = c.review;
-            line.outcome = outcome(row, &line.id)?;
+            line.outcome = match c.outcome {
+                // Carried in the command's own record: its seq and hashes
+                // are the record's.
+                Some(o) => Some(AuditOutcome {
+                    seq: line.seq,
+                    at: from_millis(&line.id, o.at)?,
+                    duration_us: o.duration_us,
+                    rows: o.rows,
+                    bytes: o.bytes,
+                    error: o.error,
+                    preview: o.preview,
+                    prev_hash: line.prev_hash.clone(),
+                    hash: line.hash.clone(),
+                }),
+                None => outcome(row, &line.id)?,
+            };
         }
         AuditKind::SessionStart | AuditKind::SessionEnd => {
             line.detail = Some(body::parse::<SessionDetail>(&line.id, &body_text)?);
@@ -154,6 +183,14 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         AuditKind::Outcome => {}
     }
     Ok(line)
+}
+
+fn from_millis(id: &str, millis: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::from_timestamp_millis(millis).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "audit record {id}: outcome time {millis} out of range"
+        ))
+    })
 }
 
 /// Who let a command run: the reviewers of an approved review, or those

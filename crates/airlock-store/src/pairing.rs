@@ -1,0 +1,151 @@
+//! Pairing commands with their outcomes before a batch reaches the store.
+//!
+//! Most commands finish well within the writer's linger, so a command and
+//! its outcome usually travel to the store in the same batch. Written as
+//! one record ([`WriteOp::Finished`]) they cost the store one row, one
+//! entry in each index and one link of the chain instead of two of each.
+
+use std::collections::HashMap;
+
+use crate::{FinishedCommand, WriteOp};
+
+/// `ops` in the same order, each outcome whose command is earlier in the
+/// batch moved into that command's place. Outcomes of commands from
+/// earlier batches, and any whose session does not match their command's,
+/// stay records of their own.
+pub(crate) fn pair_outcomes(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let mut partner: Vec<Option<usize>> = vec![None; ops.len()];
+    let mut absorbed = vec![false; ops.len()];
+    let mut open: HashMap<&str, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            WriteOp::Command(c) => {
+                open.insert(c.id.as_str(), i);
+            }
+            WriteOp::Outcome(o) => {
+                let Some(c) = open.remove(o.event_id.as_str()) else {
+                    continue;
+                };
+                if matches!(&ops[c], WriteOp::Command(command) if command.session_id == o.session_id)
+                {
+                    partner[c] = Some(i);
+                    absorbed[i] = true;
+                }
+            }
+            WriteOp::Finished(_) | WriteOp::SessionStart(_) | WriteOp::SessionEnd(_) => {}
+        }
+    }
+    drop(open);
+    if !absorbed.contains(&true) {
+        return ops;
+    }
+    let mut slots: Vec<Option<WriteOp>> = ops.into_iter().map(Some).collect();
+    let mut paired = Vec::with_capacity(slots.len());
+    for i in 0..slots.len() {
+        if absorbed[i] {
+            continue;
+        }
+        let Some(op) = slots[i].take() else { continue };
+        let outcome = partner[i].and_then(|j| slots[j].take());
+        paired.push(match (op, outcome) {
+            (WriteOp::Command(command), Some(WriteOp::Outcome(outcome))) => {
+                WriteOp::Finished(Box::new(FinishedCommand { command, outcome }))
+            }
+            (op, _) => op,
+        });
+    }
+    paired
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::{CommandRecord, OutcomeRecord};
+
+    fn command(session: &str, n: u32) -> WriteOp {
+        WriteOp::Command(CommandRecord {
+            id: format!("{session}/{n}"),
+            session_id: session.into(),
+            identity: "alice".into(),
+            connection: "db".into(),
+            at: Utc.timestamp_millis_opt(1_000).unwrap(),
+            command: format!("SELECT {n}"),
+            params: Vec::new(),
+            verdict: "allow".into(),
+            rules: Vec::new(),
+            review: None,
+        })
+    }
+
+    fn outcome(session: &str, of: &str, n: u32) -> WriteOp {
+        WriteOp::Outcome(OutcomeRecord {
+            event_id: format!("{of}/{n}"),
+            session_id: session.into(),
+            identity: "alice".into(),
+            connection: "db".into(),
+            at: Utc.timestamp_millis_opt(2_000).unwrap(),
+            duration_us: 5,
+            rows: 1,
+            bytes: 3,
+            error: None,
+            preview: None,
+        })
+    }
+
+    /// Each op as `kind:id`, for comparing batches at a glance.
+    fn shape(ops: &[WriteOp]) -> Vec<String> {
+        ops.iter()
+            .map(|op| match op {
+                WriteOp::Command(c) => format!("command:{}", c.id),
+                WriteOp::Outcome(o) => format!("outcome:{}", o.event_id),
+                WriteOp::Finished(f) => {
+                    assert_eq!(f.command.id, f.outcome.event_id);
+                    format!("finished:{}", f.command.id)
+                }
+                WriteOp::SessionStart(s) => format!("start:{}", s.id),
+                WriteOp::SessionEnd(e) => format!("end:{}", e.id),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn outcomes_join_their_commands_in_the_commands_place() {
+        let ops = vec![
+            command("a", 0),
+            command("b", 0),
+            outcome("b", "b", 0),
+            outcome("a", "a", 0),
+            command("a", 1),
+        ];
+        assert_eq!(
+            shape(&pair_outcomes(ops)),
+            ["finished:a/0", "finished:b/0", "command:a/1"]
+        );
+    }
+
+    #[test]
+    fn outcomes_without_their_command_in_the_batch_stay_apart() {
+        let ops = vec![
+            outcome("a", "a", 0),
+            command("a", 1),
+            // Claims another session's command: not trusted to belong.
+            outcome("b", "a", 1),
+            // A second outcome for a command already paired.
+            command("c", 0),
+            outcome("c", "c", 0),
+            outcome("c", "c", 0),
+        ];
+        assert_eq!(
+            shape(&pair_outcomes(ops)),
+            [
+                "outcome:a/0",
+                "command:a/1",
+                "outcome:a/1",
+                "finished:c/0",
+                "outcome:c/0"
+            ]
+        );
+    }
+}
