@@ -6,9 +6,15 @@
 //! statements whose facts depend on a literal's value (a COPY target file,
 //! say), which are analysed every time: the cache must never change a
 //! verdict.
+//!
+//! A second, smaller map remembers the key of each exact text seen: a
+//! prepared statement is parsed again by every execution of a client that
+//! does not name it (pgbench `-M extended`, many drivers), always with the
+//! same text, and finding its key costs a run of the lexer.
 
 use std::sync::Arc;
 
+use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 
 use airlock_policy::Facts;
@@ -18,9 +24,34 @@ use crate::command::Command;
 
 /// Statements longer than this are not cached (nor kept as keys).
 const MAX_CACHED_TEXT: usize = 16 * 1024;
+/// Texts longer than this are not kept in the exact-text map, which keeps
+/// it under 8 MiB: repeated prepared statements are short.
+const MAX_EXACT_TEXT: usize = 4 * 1024;
 
 pub struct Analyser {
     cache: Cache<(u8, String), Arc<Facts>>,
+    /// Exact text → its facts and cache key, for texts whose facts are
+    /// in `cache`: anything cacheable by shape is cacheable by its text.
+    texts: Cache<TextKey, (Arc<Facts>, String)>,
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct TextKey {
+    dialect: u8,
+    text: Box<str>,
+}
+
+/// Looks up a [`TextKey`] without copying the text.
+#[derive(Hash)]
+struct TextRef<'a> {
+    dialect: u8,
+    text: &'a str,
+}
+
+impl Equivalent<TextKey> for TextRef<'_> {
+    fn equivalent(&self, key: &TextKey) -> bool {
+        self.dialect == key.dialect && self.text == &*key.text
+    }
 }
 
 impl Default for Analyser {
@@ -33,6 +64,7 @@ impl Analyser {
     pub fn new() -> Analyser {
         Analyser {
             cache: Cache::new(10_000),
+            texts: Cache::new(2_000),
         }
     }
 
@@ -66,19 +98,38 @@ impl Analyser {
         if text.len() > MAX_CACHED_TEXT {
             return (Arc::new(sql::analyse(dialect, text)), None);
         }
+        let exact = TextRef {
+            dialect: dialect as u8,
+            text,
+        };
+        if let Some((facts, key)) = self.texts.get(&exact) {
+            return (facts, Some(key));
+        }
         let Some(key) = sql::normalize(dialect, text) else {
             return (Arc::new(sql::analyse(dialect, text)), None);
         };
         let key = (dialect as u8, key);
-        if let Some(hit) = self.cache.get(&key) {
-            return (hit, Some(key.1));
+        let facts = match self.cache.get(&key) {
+            Some(hit) => hit,
+            None => {
+                let facts = Arc::new(sql::analyse(dialect, text));
+                if facts.has_parse_error || sql::literal_sensitive(&facts) {
+                    return (facts, None);
+                }
+                self.cache.insert(key.clone(), facts.clone());
+                facts
+            }
+        };
+        if text.len() <= MAX_EXACT_TEXT {
+            self.texts.insert(
+                TextKey {
+                    dialect: exact.dialect,
+                    text: text.into(),
+                },
+                (facts.clone(), key.1.clone()),
+            );
         }
-        let facts = Arc::new(sql::analyse(dialect, text));
-        if !facts.has_parse_error && !sql::literal_sensitive(&facts) {
-            self.cache.insert(key.clone(), facts.clone());
-            return (facts, Some(key.1));
-        }
-        (facts, None)
+        (facts, Some(key.1))
     }
 
     /// Analysis without the cache (for tests and benchmarks comparing both).
@@ -141,5 +192,31 @@ mod tests {
                 assert_eq!(*cached, *fresh, "facts differ for {text}");
             }
         }
+    }
+
+    /// A text seen before is answered from the exact-text map with the key
+    /// its shape has; texts that may not be cached never enter it.
+    #[test]
+    fn exact_texts_answer_like_their_shape() {
+        let a = Analyser::new();
+        let text = "select abalance from pgbench_accounts where aid = $1";
+        let (first, key) = a.analyse_keyed("postgres", &sql(text));
+        assert!(key.is_some());
+        assert_eq!(a.texts.len(), 1);
+        let (again, again_key) = a.analyse_keyed("postgres", &sql(text));
+        assert!(Arc::ptr_eq(&first, &again), "served from the map");
+        assert_eq!(again_key, key);
+        // The same shape with another literal shares the key, not the entry.
+        let other = "select abalance from pgbench_accounts where aid = 7";
+        let (_, other_key) = a.analyse_keyed("postgres", &sql(other));
+        assert_eq!(a.analyse_keyed("postgres", &sql(other)).1, other_key);
+
+        for literal_sensitive in ["copy t to '/tmp/a.csv'", "select 1 +"] {
+            for _ in 0..2 {
+                let (_, key) = a.analyse_keyed("postgres", &sql(literal_sensitive));
+                assert_eq!(key, None, "{literal_sensitive}");
+            }
+        }
+        assert_eq!(a.texts.len(), 2, "only the two cacheable texts");
     }
 }
