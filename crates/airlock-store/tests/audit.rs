@@ -242,6 +242,18 @@ async fn a_batch_reusing_an_id_after_its_first_fails_whole() {
         matches!(verdict, AuditVerification::Intact { records: 13, .. }),
         "nothing of the failed batch stayed: {verdict:?}"
     );
+    // The store's connections still take batches after one failed.
+    for n in 0..4 {
+        log.store
+            .write_batch(&[command("s3", n)])
+            .await
+            .expect("a batch after the failed one");
+    }
+    let verdict = log.store.verify_audit().await.expect("verify");
+    assert!(
+        matches!(verdict, AuditVerification::Intact { records: 17, .. }),
+        "{verdict:?}"
+    );
 }
 
 #[tokio::test]
