@@ -35,7 +35,6 @@ pub(crate) fn pair_outcomes(ops: Vec<WriteOp>) -> Vec<WriteOp> {
             WriteOp::Finished(_) | WriteOp::SessionStart(_) | WriteOp::SessionEnd(_) => {}
         }
     }
-    drop(open);
     if !absorbed.contains(&true) {
         return ops;
     }

@@ -48,6 +48,9 @@ pub struct Spool {
     /// Segments no longer appended to, with the position their last frame
     /// ends at.
     sealed: VecDeque<(u64, Position)>,
+    /// The current segment ends in a frame cut short that could not be cut
+    /// off: replay would stop there, so nothing more may be appended to it.
+    torn: bool,
 }
 
 impl Spool {
@@ -68,6 +71,7 @@ impl Spool {
             file,
             size,
             sealed: VecDeque::new(),
+            torn: false,
         })
     }
 
@@ -79,7 +83,7 @@ impl Spool {
     /// Appends one batch as a frame and, with `fsync`, flushes it to disk.
     /// Returns the frame's position once it is as durable as configured.
     pub fn append(&mut self, ops: &[WriteOp]) -> io::Result<Position> {
-        if self.size >= SEGMENT_BYTES {
+        if self.size >= SEGMENT_BYTES || self.torn {
             self.rotate()?;
         }
         let payload = serde_json::to_vec(ops).map_err(io::Error::other)?;
@@ -93,9 +97,7 @@ impl Spool {
             // A partial frame would hide every frame after it in the
             // segment from replay: cut it off.
             let partial = self.file.metadata().map_or(true, |m| m.len() != self.size);
-            if partial {
-                let _ = self.file.set_len(self.size);
-            }
+            self.torn = partial && self.file.set_len(self.size).is_err();
             self.abandon_segment();
             return Err(e);
         }
@@ -142,6 +144,7 @@ impl Spool {
         self.segment = next;
         self.file = file;
         self.size = size;
+        self.torn = false;
         Ok(())
     }
 }
@@ -252,4 +255,38 @@ pub async fn replay(dir: &Path, store: &dyn Store) -> Result<usize, StoreError> 
         );
     }
     Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a frame cut short that could not be cut off, the next append
+    /// goes to a new segment: frames after the torn one would be invisible
+    /// to replay.
+    #[test]
+    fn a_torn_segment_takes_no_more_frames() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut spool = Spool::open(dir.path(), false).expect("open");
+        spool.append(&[]).expect("first frame");
+        let first = fs::metadata(segment_path(dir.path(), 1))
+            .expect("segment 1")
+            .len();
+        spool.torn = true;
+        spool.append(&[]).expect("second frame");
+        assert_eq!(
+            fs::metadata(segment_path(dir.path(), 1))
+                .expect("segment 1")
+                .len(),
+            first,
+            "appended to the torn segment"
+        );
+        assert!(
+            fs::metadata(segment_path(dir.path(), 2))
+                .expect("segment 2")
+                .len()
+                > 0
+        );
+        assert!(!spool.torn);
+    }
 }

@@ -632,3 +632,31 @@ async fn a_command_recorded_with_its_outcome_is_one_record_read_as_both() {
     let events = store.session_events("s1").await.expect("events");
     assert_eq!(events[1].outcome, Some(outcome_record("s1", 1)));
 }
+
+/// A command record whose body is no longer JSON (damage, or an edit) does
+/// not stop the writer: the check for an outcome inside it finds none, the
+/// outcome is written as a record of its own, and `verify` names the edit.
+#[tokio::test]
+async fn a_damaged_command_body_does_not_stop_later_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("airlock.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    store
+        .write_batch(&[start("s1", 1_000), finished("s1", 0)])
+        .await
+        .expect("write");
+    tamper(
+        &path,
+        "UPDATE audit_log SET body = 'not json' WHERE seq = 2",
+    )
+    .await;
+    store
+        .write_batch(&[outcome("s1", 0)])
+        .await
+        .expect("a batch after the damage");
+    let (_, problem) = broken(&store).await;
+    assert!(
+        matches!(&problem, AuditProblem::Altered { record, .. } if record.seq == 2),
+        "{problem:?}"
+    );
+}

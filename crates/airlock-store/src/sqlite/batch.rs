@@ -93,11 +93,14 @@ pub(super) fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
 /// of its own or inside its command's record ([`WriteOp::Finished`]):
 /// which one depends on the batch the writer's filler made, and a spool
 /// frame replayed alone holds the ops as they were before it paired them.
+/// A body that is not JSON (damage, or an edit) counts as carrying no
+/// outcome rather than failing every batch: `verify` reports it.
 macro_rules! landed {
     () => {
         "(EXISTS (SELECT 1 FROM audit_log WHERE id = ?) OR EXISTS \
          (SELECT 1 FROM audit_log WHERE id = ? AND kind = 'command' \
-          AND json_extract(body, '$.outcome') IS NOT NULL))"
+          AND CASE WHEN json_valid(body) THEN json_extract(body, '$.outcome') END \
+          IS NOT NULL))"
     };
 }
 

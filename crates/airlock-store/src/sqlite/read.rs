@@ -8,7 +8,7 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
-use super::rows::{millis, time};
+use super::rows::{millis, time, time_of};
 use crate::body::{self, CommandBody, OutcomeBody};
 use crate::{
     AuditFilter, AuditKind, AuditLine, AuditOutcome, CommandRecord, EventRecord, OutcomeRecord,
@@ -37,23 +37,27 @@ fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
     let c: CommandBody = body::parse(&id, &body)?;
-    let outcome = match row.try_get::<Option<String>, _>("o_body")? {
-        None => match c.outcome {
-            Some(o) => Some(OutcomeRecord {
-                event_id: id.clone(),
-                session_id: row.try_get("session_id")?,
-                identity: row.try_get("identity")?,
-                connection: row.try_get("connection")?,
-                at: from_millis(&id, o.at)?,
-                duration_us: o.duration_us,
-                rows: o.rows,
-                bytes: o.bytes,
-                error: o.error,
-                preview: o.preview,
-            }),
-            None => None,
-        },
-        Some(o_body) => {
+    // An outcome carried in its command's record comes first, as in the
+    // export; the join finds one recorded on its own.
+    let carried = match c.outcome {
+        Some(o) => Some(OutcomeRecord {
+            event_id: id.clone(),
+            session_id: row.try_get("session_id")?,
+            identity: row.try_get("identity")?,
+            connection: row.try_get("connection")?,
+            at: time_of(o.at, &format!("audit record {id}: outcome at"))?,
+            duration_us: o.duration_us,
+            rows: o.rows,
+            bytes: o.bytes,
+            error: o.error,
+            preview: o.preview,
+        }),
+        None => None,
+    };
+    let outcome = match (carried, row.try_get::<Option<String>, _>("o_body")?) {
+        (Some(carried), _) => Some(carried),
+        (None, None) => None,
+        (None, Some(o_body)) => {
             let o: OutcomeBody = body::parse(&format!("{id}/outcome"), &o_body)?;
             Some(OutcomeRecord {
                 event_id: o.event_id,
@@ -159,7 +163,7 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
                 // are the record's.
                 Some(o) => Some(AuditOutcome {
                     seq: line.seq,
-                    at: from_millis(&line.id, o.at)?,
+                    at: time_of(o.at, &format!("audit record {}: outcome at", line.id))?,
                     duration_us: o.duration_us,
                     rows: o.rows,
                     bytes: o.bytes,
@@ -183,14 +187,6 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         AuditKind::Outcome => {}
     }
     Ok(line)
-}
-
-fn from_millis(id: &str, millis: i64) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
-    chrono::DateTime::from_timestamp_millis(millis).ok_or_else(|| {
-        StoreError::Corrupt(format!(
-            "audit record {id}: outcome time {millis} out of range"
-        ))
-    })
 }
 
 /// Who let a command run: the reviewers of an approved review, or those

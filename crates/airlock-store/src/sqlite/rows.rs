@@ -43,8 +43,14 @@ pub(super) fn now_millis() -> DateTime<Utc> {
 
 pub(super) fn time(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, StoreError> {
     let ms: i64 = row.try_get(column)?;
+    time_of(ms, column)
+}
+
+/// Unix milliseconds read from the store as a time; `what` names them in
+/// the error.
+pub(super) fn time_of(ms: i64, what: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("{column} = {ms} is not a valid timestamp")))
+        .ok_or_else(|| StoreError::Corrupt(format!("{what} = {ms} is not a valid timestamp")))
 }
 
 pub(super) fn opt_time(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
