@@ -147,6 +147,10 @@ pub struct PostgresFrontend {
     /// Refuse clients that do not negotiate TLS.
     #[serde(default)]
     pub require_tls: bool,
+    /// Threads client sessions run on, each session on one of them for its
+    /// whole life; `0` (the default) means one per core. Read at start.
+    #[serde(default)]
+    pub session_threads: u16,
 }
 
 impl Default for PostgresFrontend {
@@ -154,6 +158,18 @@ impl Default for PostgresFrontend {
         PostgresFrontend {
             auth: FrontendAuth::ScramSha256,
             require_tls: false,
+            session_threads: 0,
+        }
+    }
+}
+
+impl PostgresFrontend {
+    /// How many session threads to start: `session_threads`, or one per
+    /// core when it is `0`.
+    pub fn session_thread_count(&self) -> usize {
+        match self.session_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => usize::from(n),
         }
     }
 }

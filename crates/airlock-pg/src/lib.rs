@@ -17,12 +17,14 @@ mod relay;
 mod server;
 mod session;
 mod startup;
+mod threads;
 pub mod tls;
 mod track;
 mod upstream;
 mod wire;
 
 pub use server::{PgServer, ServerDeps};
+pub use threads::SessionThreads;
 
 /// The adapter's parsers of untrusted bytes, re-exported for the fuzz
 /// targets in `fuzz/` (a package outside the workspace). Compiled only with

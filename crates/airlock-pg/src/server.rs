@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use airlock_core::Guard;
@@ -11,6 +11,7 @@ use airlock_store::writer::Writer;
 
 use crate::cancel::CancelRegistry;
 use crate::session;
+use crate::threads::SessionThreads;
 
 /// What a PostgreSQL listener needs from the rest of the gateway.
 pub struct ServerDeps {
@@ -34,10 +35,11 @@ pub(crate) struct Shared {
 
 pub struct PgServer {
     shared: Arc<Shared>,
+    threads: SessionThreads,
 }
 
 impl PgServer {
-    pub fn new(deps: ServerDeps) -> PgServer {
+    pub fn new(deps: ServerDeps, threads: SessionThreads) -> PgServer {
         let tls = deps.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         PgServer {
             shared: Arc::new(Shared {
@@ -47,6 +49,7 @@ impl PgServer {
                 catalogs: Default::default(),
                 admission: Default::default(),
             }),
+            threads,
         }
     }
 
@@ -60,9 +63,9 @@ impl PgServer {
                         let shared = self.shared.clone();
                         let max = shared.deps.guard.config().limits.max_connections;
                         match shared.admission.connection(max) {
-                            Some(slot) => {
-                                tokio::spawn(session::run(shared, stream, peer, slot));
-                            }
+                            Some(slot) => self.hand_over(stream, move |stream| {
+                                session::run(shared, stream, peer, slot)
+                            }),
                             None => {
                                 tokio::spawn(session::turn_away(stream, peer, max));
                             }
@@ -81,5 +84,27 @@ impl PgServer {
                 }
             }
         }
+    }
+
+    /// Runs a session on the next session thread. Its socket moves to that
+    /// thread's runtime, so that its readiness is noticed there, not here.
+    fn hand_over<F, Fut>(&self, stream: TcpStream, session: F)
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand a client connection over to a session thread");
+                return;
+            }
+        };
+        self.threads.next().spawn(async move {
+            match TcpStream::from_std(stream) {
+                Ok(stream) => session(stream).await,
+                Err(e) => tracing::warn!(error = %e, "cannot take over a client connection"),
+            }
+        });
     }
 }

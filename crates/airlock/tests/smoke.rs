@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::record::{sessions, wait_for};
 use common::{Gateway, pg::TempDb, psql};
 
 #[test]
@@ -17,8 +18,10 @@ fn psql_reaches_postgres_and_the_session_is_recorded() {
     );
     assert!(ok, "psql failed: {err}");
     assert_eq!(out.trim(), "42");
-    let sessions = gw.cli_ok(&["sessions", "list", "--json"]);
-    let v: serde_json::Value = serde_json::from_str(&sessions).unwrap();
+    // Records reach the store a few milliseconds behind the session.
+    let v = wait_for(&gw, "the session in the store", || {
+        Some(sessions(&gw)).filter(|v| !v.is_empty())
+    });
     assert_eq!(v[0]["identity"], "alice");
     assert_eq!(v[0]["connection"], "app");
 }

@@ -65,13 +65,18 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (reviews, notices) = Reviews::new(store.clone(), guard.clone());
     // Webhook calls run in tasks of their own: the gate only try_sends.
     let notifier = crate::notify::spawn(guard.clone(), notices);
-    let pg = PgServer::new(ServerDeps {
-        guard,
-        store: store.clone(),
-        writer: writer.clone(),
-        reviews: reviews.clone(),
-        tls: Some(tls),
-    });
+    let threads = airlock_pg::SessionThreads::start(config.postgres.session_thread_count())
+        .context("starting the session threads")?;
+    let pg = PgServer::new(
+        ServerDeps {
+            guard,
+            store: store.clone(),
+            writer: writer.clone(),
+            reviews: reviews.clone(),
+            tls: Some(tls),
+        },
+        threads,
+    );
     let pg_task = tokio::spawn(pg.serve(pg_listener, stop_rx.clone()));
     let api_task = tokio::spawn(crate::api::serve(
         api_listener,
