@@ -3,32 +3,48 @@
 //! Committing each group of durable commands as a SQLite transaction costs
 //! a B-tree update per index, a WAL frame per touched page and the file
 //! locks, for a handful of records at a time. The spool makes the same
-//! records durable with one append (and one `fdatasync` when `fsync` is
+//! records durable with one write (and one `fdatasync` when `fsync` is
 //! on) to a plain file; the writer then fills the store from memory in
 //! large batches, behind the commands. Should the process die first, the
 //! next start replays what the spool holds into the store ([`replay`]).
 //!
 //! A spool is a directory of segments `NNNNNNNNNNNN.spool`, each a run of
-//! frames: `u32` payload length (little-endian), SHA-256 of the payload,
-//! the payload (JSON of the batch's write ops). A frame cut short by a
-//! crash fails its length or hash; it was never acknowledged, so its
-//! commands never ran, and it is dropped. A segment is deleted once every
-//! frame in it is in the store.
+//! frames: `u32` payload length (little-endian), SHA-256 of the segment's
+//! number (`u64`, little-endian) followed by the payload, then the payload
+//! (JSON of the batch's write ops). Replay reads a segment up to the first
+//! place that is not such a frame: a frame cut short by a crash (never
+//! acknowledged, so its commands never ran), or bytes no frame has been
+//! written over yet.
+//!
+//! With `fsync`, frames are written over blocks the file already has: a
+//! flush that also had to record a larger file size (an append) costs a
+//! second write to the disk, and on the machine the benchmarks run on a
+//! flush took about a third longer for it (bench/RESULTS.md). So a new
+//! spool starts with two segments written full of zeros, and a segment
+//! whose frames are all in the store is kept as the spare the next segment
+//! is renamed from, rather than deleted. The segment number in every
+//! frame's hash is what tells a frame from a leftover of the segment's
+//! earlier life. Replay also accepts a frame hashed over its payload alone,
+//! as spools written before the number was hashed are.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use crate::{Store, StoreError, WriteOp};
 
+/// Size beyond which the spool goes on in a new segment.
 const SEGMENT_BYTES: u64 = 8 << 20;
 const HEADER: usize = 4 + 32;
 /// Larger than any batch the writer makes; a length beyond it is damage.
 const MAX_FRAME: usize = 256 << 20;
 const SUFFIX: &str = "spool";
+/// A segment kept for reuse; replay ignores it, and a new spool deletes it.
+const SPARE_SUFFIX: &str = "spare";
 
 /// A place in the spool: segment number in the high bits, the end of a
 /// frame within it in the low 40. Later frames have larger positions.
@@ -45,33 +61,52 @@ pub struct Spool {
     segment: u64,
     file: File,
     size: u64,
-    /// Segments no longer appended to, with the position their last frame
+    /// Segments no longer written to, with the position their last frame
     /// ends at.
     sealed: VecDeque<(u64, Position)>,
-    /// The current segment ends in a frame cut short that could not be cut
-    /// off: replay would stop there, so nothing more may be appended to it.
-    torn: bool,
+    /// A segment whose frames are all in the store, kept (with `fsync`) to
+    /// become the next segment: writing over its blocks spares each flush
+    /// a change of the file's size.
+    spare: Option<PathBuf>,
+    /// [`SEGMENT_BYTES`], smaller in tests.
+    segment_bytes: u64,
 }
 
 impl Spool {
     /// Opens a new segment after any already in `dir` (which [`replay`]
-    /// should have emptied), or the last one if nothing is in it.
+    /// should have emptied), or the last one if nothing is in it. With
+    /// `fsync`, the new segment and a spare are first written full of
+    /// zeros (see the module's documentation).
     pub fn open(dir: &Path, fsync: bool) -> io::Result<Spool> {
         fs::create_dir_all(dir)?;
+        // Spares of an earlier run: segment numbers start again after a
+        // replay, so their leftover frames could pass for new ones.
+        for path in files_with_suffix(dir, SPARE_SUFFIX)? {
+            fs::remove_file(path)?;
+        }
         let next = match segments(dir)?.last() {
             Some((n, path)) if fs::metadata(path)?.len() == 0 => *n,
             Some((n, _)) => n + 1,
             None => 1,
         };
-        let (file, size) = create_segment(dir, next, fsync)?;
+        let file = create_segment(dir, next, fsync)?;
+        let mut spare = None;
+        if fsync {
+            zero_fill(&file)?;
+            let path = spare_path(dir, next);
+            zero_fill(&fresh_file(&path)?)?;
+            sync_dir(dir)?;
+            spare = Some(path);
+        }
         Ok(Spool {
             dir: dir.to_path_buf(),
             fsync,
             segment: next,
             file,
-            size,
+            size: 0,
             sealed: VecDeque::new(),
-            torn: false,
+            spare,
+            segment_bytes: SEGMENT_BYTES,
         })
     }
 
@@ -80,24 +115,27 @@ impl Spool {
         self.fsync
     }
 
-    /// Appends one batch as a frame and, with `fsync`, flushes it to disk.
-    /// Returns the frame's position once it is as durable as configured.
+    /// Writes one batch as the segment's next frame and, with `fsync`,
+    /// flushes it to disk. Returns the frame's position once it is as
+    /// durable as configured.
     pub fn append(&mut self, ops: &[WriteOp]) -> io::Result<Position> {
-        if self.size >= SEGMENT_BYTES || self.torn {
+        if self.size >= self.segment_bytes {
             self.rotate()?;
         }
-        let payload = serde_json::to_vec(ops).map_err(io::Error::other)?;
-        let mut frame = Vec::with_capacity(HEADER + payload.len());
-        let len = u32::try_from(payload.len())
+        // The frame is built in one buffer, its header in front of the
+        // payload, so that it goes to the file in one write.
+        let mut frame = vec![0u8; HEADER];
+        serde_json::to_writer(&mut frame, ops).map_err(io::Error::other)?;
+        let payload_len = frame.len() - HEADER;
+        let len = u32::try_from(payload_len)
             .map_err(|_| io::Error::other("batch too large for the spool"))?;
-        frame.extend_from_slice(&len.to_le_bytes());
-        frame.extend_from_slice(&Sha256::digest(&payload));
-        frame.extend_from_slice(&payload);
-        if let Err(e) = self.file.write_all(&frame) {
-            // A partial frame would hide every frame after it in the
-            // segment from replay: cut it off.
-            let partial = self.file.metadata().map_or(true, |m| m.len() != self.size);
-            self.torn = partial && self.file.set_len(self.size).is_err();
+        let hash = frame_hash(self.segment, &frame[HEADER..]);
+        frame[..4].copy_from_slice(&len.to_le_bytes());
+        frame[4..HEADER].copy_from_slice(&hash);
+        // Written at the end of the last whole frame: what a failed write
+        // left of this one is written over by the next, so it never hides
+        // later frames from replay.
+        if let Err(e) = self.file.write_all_at(&frame, self.size) {
             self.abandon_segment();
             return Err(e);
         }
@@ -114,7 +152,8 @@ impl Spool {
         Ok(position(self.segment, self.size))
     }
 
-    /// Deletes the segments whose frames are all in the store.
+    /// Lets go of the segments whose frames are all in the store: one is
+    /// kept as the spare (with `fsync`), the others deleted.
     pub fn release(&mut self, landed: Position) {
         while let Some(&(segment, end)) = self.sealed.front() {
             if end > landed {
@@ -122,6 +161,18 @@ impl Spool {
             }
             self.sealed.pop_front();
             let path = segment_path(&self.dir, segment);
+            if self.fsync && self.spare.is_none() {
+                let spare = spare_path(&self.dir, segment);
+                match fs::rename(&path, &spare) {
+                    Ok(()) => {
+                        self.spare = Some(spare);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot keep a spool segment already in the store as a spare");
+                    }
+                }
+            }
             if let Err(e) = fs::remove_file(&path) {
                 tracing::warn!(path = %path.display(), error = %e, "cannot delete a spool segment already in the store");
             }
@@ -138,43 +189,89 @@ impl Spool {
 
     fn rotate(&mut self) -> io::Result<()> {
         let next = self.segment + 1;
-        let (file, size) = create_segment(&self.dir, next, self.fsync)?;
+        let file = match self.spare.take() {
+            Some(spare) => match reuse_spare(&spare, &self.dir, next) {
+                Ok(file) => file,
+                Err(e) => {
+                    tracing::warn!(path = %spare.display(), error = %e, "cannot reuse the spare spool segment");
+                    let _ = fs::remove_file(&spare);
+                    create_segment(&self.dir, next, self.fsync)?
+                }
+            },
+            None => create_segment(&self.dir, next, self.fsync)?,
+        };
         self.sealed
             .push_back((self.segment, position(self.segment, self.size)));
         self.segment = next;
         self.file = file;
-        self.size = size;
-        self.torn = false;
+        self.size = 0;
         Ok(())
     }
+}
+
+/// What a frame of segment `segment` carries as its hash.
+fn frame_hash(segment: u64, payload: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(segment.to_le_bytes());
+    hash.update(payload);
+    hash.finalize().into()
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("{n:012}.{SUFFIX}"))
 }
 
-fn create_segment(dir: &Path, n: u64, fsync: bool) -> io::Result<(File, u64)> {
-    let file = OpenOptions::new()
+fn spare_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{n:012}.{SPARE_SUFFIX}"))
+}
+
+/// An empty file at `path`, whatever was there.
+fn fresh_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
         .create(true)
-        .append(true)
-        .open(segment_path(dir, n))?;
+        .write(true)
+        .truncate(true)
+        .open(path)
+}
+
+fn create_segment(dir: &Path, n: u64, fsync: bool) -> io::Result<File> {
+    let file = fresh_file(&segment_path(dir, n))?;
     if fsync {
         // The new name must survive a power cut along with what is
         // written under it.
-        File::open(dir)?.sync_all()?;
+        sync_dir(dir)?;
     }
-    let size = file.metadata()?.len();
-    Ok((file, size))
+    Ok(file)
+}
+
+/// The spare becomes segment `n`; its leftover frames were hashed with
+/// another segment's number, so replay stops at the first of them.
+fn reuse_spare(spare: &Path, dir: &Path, n: u64) -> io::Result<File> {
+    let path = segment_path(dir, n);
+    fs::rename(spare, &path)?;
+    sync_dir(dir)?;
+    OpenOptions::new().write(true).open(path)
+}
+
+/// Gives `file` a segment's worth of zeros, on disk.
+fn zero_fill(file: &File) -> io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = 0;
+    while at < SEGMENT_BYTES {
+        file.write_all_at(&zeros, at)?;
+        at += zeros.len() as u64;
+    }
+    file.sync_all()
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// The segments in `dir`, oldest first.
 fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut found = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some(SUFFIX) {
-            continue;
-        }
+    for path in files_with_suffix(dir, SUFFIX)? {
         if let Some(n) = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -187,17 +284,33 @@ fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     Ok(found)
 }
 
-/// Every whole frame of a segment, in order, and whether it ended in a
-/// frame cut short.
-fn frames(path: &Path) -> io::Result<(Vec<Vec<WriteOp>>, bool)> {
+fn files_with_suffix(dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some(suffix) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+/// Every whole frame of segment `segment`, in order, and whether it ended
+/// in something that is not a frame but not all zeros either: a frame cut
+/// short, or leftovers of a spare's earlier life.
+fn frames(path: &Path, segment: u64) -> io::Result<(Vec<Vec<WriteOp>>, bool)> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
     let mut rest = &bytes[..];
     let mut batches = Vec::new();
     while !rest.is_empty() {
         let Some((header, body)) = rest.split_at_checked(HEADER) else {
-            return Ok((batches, true));
+            return Ok((batches, rest.iter().any(|b| *b != 0)));
         };
+        if header.iter().all(|b| *b == 0) {
+            // Where the zeros a new segment was written full of begin.
+            return Ok((batches, false));
+        }
         let mut len = [0u8; 4];
         len.copy_from_slice(&header[..4]);
         let len = u32::from_le_bytes(len) as usize;
@@ -207,7 +320,8 @@ fn frames(path: &Path) -> io::Result<(Vec<Vec<WriteOp>>, bool)> {
         let Some((payload, after)) = body.split_at_checked(len) else {
             return Ok((batches, true));
         };
-        if Sha256::digest(payload)[..] != header[4..] {
+        let ours = frame_hash(segment, payload)[..] == header[4..];
+        if !ours && Sha256::digest(payload)[..] != header[4..] {
             return Ok((batches, true));
         }
         // Whole and unaltered, yet unreadable: written by another version.
@@ -234,11 +348,11 @@ pub async fn replay(dir: &Path, store: &dyn Store) -> Result<usize, StoreError> 
     }
     let found = segments(dir).map_err(|e| unavailable("reading the directory", e))?;
     let mut replayed = 0;
-    for (_, path) in &found {
+    for (segment, path) in &found {
         let (batches, cut) =
-            frames(path).map_err(|e| unavailable(&path.display().to_string(), e))?;
+            frames(path, *segment).map_err(|e| unavailable(&path.display().to_string(), e))?;
         if cut {
-            tracing::warn!(segment = %path.display(), whole_frames = batches.len(), "spool segment ends in a frame cut short (never acknowledged); dropping that frame");
+            tracing::info!(segment = %path.display(), whole_frames = batches.len(), "spool segment ends in a frame cut short (never acknowledged) or in leftovers of its earlier use; read up to there");
         }
         for ops in &batches {
             store.write_batch(ops).await?;
@@ -261,32 +375,52 @@ pub async fn replay(dir: &Path, store: &dyn Store) -> Result<usize, StoreError> 
 mod tests {
     use super::*;
 
-    /// After a frame cut short that could not be cut off, the next append
-    /// goes to a new segment: frames after the torn one would be invisible
-    /// to replay.
+    /// A spare becomes a later segment with the earlier segment's frames
+    /// still in it: replay reads the new frames only, because the old ones
+    /// were hashed with another segment number.
     #[test]
-    fn a_torn_segment_takes_no_more_frames() {
+    fn a_reused_segment_replays_only_its_new_frames() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut spool = Spool::open(dir.path(), false).expect("open");
-        spool.append(&[]).expect("first frame");
-        let first = fs::metadata(segment_path(dir.path(), 1))
-            .expect("segment 1")
-            .len();
-        spool.torn = true;
-        spool.append(&[]).expect("second frame");
-        assert_eq!(
-            fs::metadata(segment_path(dir.path(), 1))
-                .expect("segment 1")
-                .len(),
-            first,
-            "appended to the torn segment"
-        );
-        assert!(
-            fs::metadata(segment_path(dir.path(), 2))
-                .expect("segment 2")
-                .len()
-                > 0
-        );
-        assert!(!spool.torn);
+        let mut spool = Spool::open(dir.path(), true).expect("open");
+        spool.segment_bytes = 400;
+        // An empty batch makes a 38-byte frame: 11 fill a segment.
+        for _ in 0..11 {
+            spool.append(&[]).expect("append");
+        }
+        spool.append(&[]).expect("append into segment 2");
+        assert_eq!(spool.segment, 2);
+        spool.release(Position::MAX);
+        assert!(spool.spare.is_some(), "segment 1 not kept as the spare");
+        for _ in 0..10 {
+            spool.append(&[]).expect("append");
+        }
+        for _ in 0..3 {
+            spool.append(&[]).expect("append into segment 3");
+        }
+        assert_eq!(spool.segment, 3);
+
+        let (second, leftovers) = frames(&segment_path(dir.path(), 2), 2).expect("read 2");
+        assert_eq!((second.len(), leftovers), (11, false));
+        let (third, leftovers) = frames(&segment_path(dir.path(), 3), 3).expect("read 3");
+        assert_eq!(third.len(), 3, "frames of segment 1 read as segment 3's");
+        assert!(leftovers);
+    }
+
+    /// Segments written before frames hashed their segment's number are
+    /// still replayed whole.
+    #[test]
+    fn frames_hashed_over_their_payload_alone_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = segment_path(dir.path(), 7);
+        let mut bytes = Vec::new();
+        for _ in 0..2 {
+            let payload = b"[]";
+            bytes.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&Sha256::digest(payload));
+            bytes.extend_from_slice(payload);
+        }
+        fs::write(&path, &bytes).expect("write");
+        let (read, cut) = frames(&path, 7).expect("read");
+        assert_eq!((read.len(), cut), (2, false));
     }
 }
