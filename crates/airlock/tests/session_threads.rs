@@ -35,12 +35,20 @@ fn serve_starts_as_many_session_threads_as_configured() {
     for threads in [1u16, 3] {
         let gw = gateway(&db, threads);
         let pid = gw.pid().expect("gateway pid");
-        let sessions = thread_names(pid)
-            .iter()
-            .filter(|n| n.starts_with("airlock-session"))
-            .count();
+        let sessions = || {
+            thread_names(pid)
+                .iter()
+                .filter(|n| n.starts_with("airlock-session"))
+                .count()
+        };
+        // A thread takes its name once it runs, which may be a moment
+        // after the gateway accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sessions() != usize::from(threads) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         assert_eq!(
-            sessions,
+            sessions(),
             usize::from(threads),
             "threads of the gateway: {:?}",
             thread_names(pid)
