@@ -131,7 +131,8 @@ impl Writer {
             healthy.clone(),
             landed.clone(),
         ));
-        let task = tokio::spawn({
+        let spooled = spool.is_some();
+        let work = {
             let (healthy, urgent) = (healthy.clone(), urgent.clone());
             async move {
                 let batching = Batching {
@@ -149,7 +150,12 @@ impl Writer {
                 // handed it.
                 let _ = filler.await;
             }
-        });
+        };
+        let task = if spooled {
+            on_own_thread(work)
+        } else {
+            tokio::spawn(work)
+        };
         (
             Writer {
                 queue,
@@ -402,8 +408,9 @@ async fn run(
     }
 }
 
-/// Appends a batch to the spool. Waiting for the disk blocks the thread,
-/// so on a multi-threaded runtime its other tasks move elsewhere meanwhile.
+/// Appends a batch to the spool. Waiting for the disk blocks the thread:
+/// the writer has one of its own ([`on_own_thread`]); elsewhere (a test's
+/// multi-threaded runtime) the thread's other tasks move on meanwhile.
 fn append(spool: &mut Spool, ops: &[WriteOp]) -> std::io::Result<Position> {
     let multi_threaded = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
@@ -412,6 +419,60 @@ fn append(spool: &mut Spool, ops: &[WriteOp]) -> std::io::Result<Position> {
     } else {
         spool.append(ops)
     }
+}
+
+/// Runs a spooling writer's loop on a thread of its own, so that waiting
+/// for the spool's flush blocks nothing else. Sessions no longer share the
+/// main runtime with it; lending the runtime's thread out for each flush
+/// (`block_in_place`) cost a hand-over to another thread and back per
+/// flush, and in an A/B durable pgbench ran about a tenth slower for it
+/// (bench/RESULTS.md). Aborting the returned handle stops the loop, as it
+/// would a task. Falls back to a task where no thread can be started.
+fn on_own_thread<F>(work: F) -> JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::warn!(%error, "cannot start the audit writer's runtime; it runs as a task");
+            return tokio::spawn(work);
+        }
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (done, finished) = oneshot::channel::<()>();
+    // Handed back if the thread cannot be started.
+    let work = Arc::new(std::sync::Mutex::new(Some(work)));
+    let taken = work.clone();
+    let started = std::thread::Builder::new()
+        .name("airlock-writer".into())
+        .spawn(move || {
+            let work = taken.lock().ok().and_then(|mut w| w.take());
+            if let Some(work) = work {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        () = work => {}
+                        // The handle was aborted (or dropped with its task).
+                        _ = stopped => {}
+                    }
+                });
+            }
+            let _ = done.send(());
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "cannot start the audit writer's thread; it runs as a task");
+        if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
+            return tokio::spawn(work);
+        }
+    }
+    tokio::spawn(async move {
+        // Dropped when this task is aborted, which ends the thread's loop.
+        let _stop = stop;
+        let _ = finished.await;
+    })
 }
 
 /// Answers the durable writers of a batch from its append to the spool;

@@ -239,3 +239,42 @@ async fn a_slow_store_slows_the_writers_down_instead_of_failing_them() {
         store.batch_calls()
     );
 }
+
+/// A spooling writer runs on a thread of its own (its flushes block only
+/// that thread); aborting its handle stops it as it would a task, so
+/// durable writes then fail at once instead of waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aborting_a_spooling_writer_stops_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+    let spool = Spool::open(&dir.path().join("spool"), true).expect("spool");
+    let (writer, task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    writer
+        .commit(vec![command("s1", 0)])
+        .await
+        .expect("durable write");
+    let writer_threads = std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|name| name.trim() == "airlock-writer")
+        .count();
+    assert!(writer_threads >= 1, "no airlock-writer thread");
+
+    task.abort();
+    let _ = task.await;
+    let refused = tokio::time::timeout(Duration::from_secs(10), async {
+        for n in 1.. {
+            if let Err(e) = writer.commit(vec![command("s1", n)]).await {
+                return e;
+            }
+        }
+        unreachable!("the loop only ends by returning")
+    })
+    .await
+    .expect("durable writes still answered 10 s after the abort");
+    assert!(
+        matches!(&refused, StoreError::Unavailable(m) if m.contains("stopped")),
+        "{refused:?}"
+    );
+}
