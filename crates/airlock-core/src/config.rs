@@ -163,6 +163,10 @@ impl Default for PostgresFrontend {
     }
 }
 
+/// More session threads than any machine has cores is a typo, not a plan:
+/// each one is an OS thread started up front.
+const MAX_SESSION_THREADS: u16 = 1024;
+
 impl PostgresFrontend {
     /// How many session threads to start: `session_threads`, or one per
     /// core when it is `0`.
@@ -536,6 +540,16 @@ impl Config {
                 "max_connections and max_connections_per_identity must be at least 1".into(),
             ));
         }
+        if self.postgres.session_threads > MAX_SESSION_THREADS {
+            return Err(invalid(
+                0,
+                "postgres.session_threads".into(),
+                format!(
+                    "{} threads is more than the gateway starts (at most {MAX_SESSION_THREADS}; 0 means one per core)",
+                    self.postgres.session_threads
+                ),
+            ));
+        }
         for (i, r) in self.policy.reviewers.iter().enumerate() {
             AllowEntry::parse(r).map_err(|m| invalid(0, format!("policy.reviewers[{i}]"), m))?;
         }
@@ -665,6 +679,17 @@ connections:
         let bad = GOOD.replace("\"group:eng\"", "\"team:eng\"");
         let err = parse(&bad).unwrap_err().to_string();
         assert!(err.contains("line 10") && err.contains("allow[1]"), "{err}");
+    }
+
+    #[test]
+    fn session_threads_default_to_one_per_core_and_are_bounded() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(parse(GOOD).unwrap().postgres.session_thread_count(), cores);
+        let three = format!("{GOOD}postgres: {{ session_threads: 3 }}\n");
+        assert_eq!(parse(&three).unwrap().postgres.session_thread_count(), 3);
+        let typo = format!("{GOOD}postgres: {{ session_threads: 10000 }}\n");
+        let err = parse(&typo).unwrap_err().to_string();
+        assert!(err.contains("postgres.session_threads"), "{err}");
     }
 
     #[test]
