@@ -20,7 +20,11 @@
 #   REPEAT           rounds; each figure is the median over rounds (default 1)
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
-#   AIRLOCK_WORKERS  tokio worker threads for the gateway (default: one per core)
+#   SESSION_THREADS  the gateway's postgres.session_threads: threads its
+#                    sessions run on (default 0: one per core)
+#   AIRLOCK_WORKERS  worker threads of the gateway's main runtime, which runs
+#                    the audit filler and the API, not the sessions
+#                    (default: one per core)
 #   KEEP_DB=1        keep the airlock_bench database afterwards
 #   TMPDIR           where the gateway's data_dir (SQLite) and PgBouncer's files go
 #
@@ -117,6 +121,8 @@ data_dir: $WORK/airlock-data
 listen:
   postgres: 127.0.0.1:$AL_PORT
   api: 127.0.0.1:$AL_API_PORT
+postgres:
+  session_threads: ${SESSION_THREADS:-0}
 policy:
   default_pack: ${DEFAULT_PACK:-true}
 audit:
