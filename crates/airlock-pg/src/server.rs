@@ -1,5 +1,6 @@
 //! The accept loop: one task per client connection, and a clean stop.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -9,6 +10,7 @@ use airlock_core::Guard;
 use airlock_store::Store;
 use airlock_store::writer::Writer;
 
+use crate::admission::ConnectionSlot;
 use crate::cancel::CancelRegistry;
 use crate::session;
 use crate::threads::SessionThreads;
@@ -63,9 +65,7 @@ impl PgServer {
                         let shared = self.shared.clone();
                         let max = shared.deps.guard.config().limits.max_connections;
                         match shared.admission.connection(max) {
-                            Some(slot) => self.hand_over(stream, move |stream| {
-                                session::run(shared, stream, peer, slot)
-                            }),
+                            Some(slot) => self.hand_over(shared, stream, peer, slot),
                             None => {
                                 tokio::spawn(session::turn_away(stream, peer, max));
                             }
@@ -88,11 +88,13 @@ impl PgServer {
 
     /// Runs a session on the next session thread. Its socket moves to that
     /// thread's runtime, so that its readiness is noticed there, not here.
-    fn hand_over<F, Fut>(&self, stream: TcpStream, session: F)
-    where
-        F: FnOnce(TcpStream) -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
+    fn hand_over(
+        &self,
+        shared: Arc<Shared>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        slot: ConnectionSlot,
+    ) {
         let stream = match stream.into_std() {
             Ok(stream) => stream,
             Err(e) => {
@@ -102,7 +104,7 @@ impl PgServer {
         };
         self.threads.next().spawn(async move {
             match TcpStream::from_std(stream) {
-                Ok(stream) => session(stream).await,
+                Ok(stream) => session::run(shared, stream, peer, slot).await,
                 Err(e) => tracing::warn!(error = %e, "cannot take over a client connection"),
             }
         });

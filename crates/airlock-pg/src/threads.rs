@@ -1,5 +1,6 @@
 //! Session threads: each client session lives on one thread for its whole
-//! life, on a single-threaded runtime of its own, one such thread per core.
+//! life, each thread running a single-threaded runtime of its own
+//! (`postgres.session_threads` of them, one per core by default).
 //!
 //! A session is a strict ping-pong between two sockets. On a work-stealing
 //! runtime each wake-up of a session's task may also wake a parked worker

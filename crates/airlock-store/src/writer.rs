@@ -90,26 +90,31 @@ impl Writer {
     /// they keep retrying, so a shutdown that cannot wait should abort the
     /// handle.
     pub fn spawn(store: Arc<dyn Store>, config: WriterConfig) -> (Writer, JoinHandle<()>) {
-        Self::start(store, config, None)
+        let (writer, work) = Self::prepare(store, config, None);
+        (writer, tokio::spawn(work))
     }
 
     /// Starts the writer with a spool: a durable write is answered once it
     /// is in the spool, and the store is filled from there behind it.
     /// Replay the spool's directory into the store ([`crate::spool::replay`])
-    /// before opening it.
+    /// before opening it. The writer's loop runs on a thread of its own
+    /// ([`on_own_thread`]); failing to start it is an error.
     pub fn spawn_spooled(
         store: Arc<dyn Store>,
         config: WriterConfig,
         spool: Spool,
-    ) -> (Writer, JoinHandle<()>) {
-        Self::start(store, config, Some(spool))
+    ) -> std::io::Result<(Writer, JoinHandle<()>)> {
+        let (writer, work) = Self::prepare(store, config, Some(spool));
+        Ok((writer, on_own_thread(work)?))
     }
 
-    fn start(
+    /// The handle, and the writer's loop for the caller to run. The filler
+    /// is spawned on the current runtime.
+    fn prepare(
         store: Arc<dyn Store>,
         config: WriterConfig,
         spool: Option<Spool>,
-    ) -> (Writer, JoinHandle<()>) {
+    ) -> (Writer, impl Future<Output = ()> + Send + 'static) {
         let (queue, rx) = mpsc::channel(config.channel_capacity.max(1));
         // Unbounded: the writer bounds it itself (`max_backlog`), and must
         // not block on it while the store fails.
@@ -131,7 +136,6 @@ impl Writer {
             healthy.clone(),
             landed.clone(),
         ));
-        let spooled = spool.is_some();
         let work = {
             let (healthy, urgent) = (healthy.clone(), urgent.clone());
             async move {
@@ -151,11 +155,6 @@ impl Writer {
                 let _ = filler.await;
             }
         };
-        let task = if spooled {
-            on_own_thread(work)
-        } else {
-            tokio::spawn(work)
-        };
         (
             Writer {
                 queue,
@@ -163,7 +162,7 @@ impl Writer {
                 urgent,
                 max_batch: config.max_batch.max(1),
             },
-            task,
+            work,
         )
     }
 
@@ -355,7 +354,7 @@ async fn run(
                 Ok(_) => {}
                 Err(_) => {
                     if let Some(spool) = durability.spool.as_mut() {
-                        answer(append(spool, &[]), &durability.healthy, &mut Vec::new());
+                        answer(spool.append(&[]), &durability.healthy, &mut Vec::new());
                     }
                     continue;
                 }
@@ -384,7 +383,7 @@ async fn run(
         if !acks.is_empty()
             && let Some(spool) = durability.spool.as_mut()
         {
-            let appended = append(spool, &ops);
+            let appended = spool.append(&ops);
             spooled = answer(appended, &durability.healthy, &mut acks);
         }
         if !ops.is_empty() || !acks.is_empty() {
@@ -408,71 +407,38 @@ async fn run(
     }
 }
 
-/// Appends a batch to the spool. Waiting for the disk blocks the thread:
-/// the writer has one of its own ([`on_own_thread`]); elsewhere (a test's
-/// multi-threaded runtime) the thread's other tasks move on meanwhile.
-fn append(spool: &mut Spool, ops: &[WriteOp]) -> std::io::Result<Position> {
-    let multi_threaded = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if spool.flushes() && multi_threaded {
-        tokio::task::block_in_place(|| spool.append(ops))
-    } else {
-        spool.append(ops)
-    }
-}
-
 /// Runs a spooling writer's loop on a thread of its own, so that waiting
-/// for the spool's flush blocks nothing else. Sessions no longer share the
-/// main runtime with it; lending the runtime's thread out for each flush
-/// (`block_in_place`) cost a hand-over to another thread and back per
-/// flush, and in an A/B durable pgbench ran about a tenth slower for it
-/// (bench/RESULTS.md). Aborting the returned handle stops the loop, as it
-/// would a task. Falls back to a task where no thread can be started.
-fn on_own_thread<F>(work: F) -> JoinHandle<()>
+/// for the spool's flush blocks nothing else. Lending a runtime's thread
+/// out for each flush (`block_in_place`) instead cost a hand-over to
+/// another thread and back per flush, and in an A/B durable pgbench ran
+/// about a tenth slower for it (bench/RESULTS.md). Aborting the returned
+/// handle stops the loop, as it would a task.
+fn on_own_thread<F>(work: F) -> std::io::Result<JoinHandle<()>>
 where
-    F: std::future::Future<Output = ()> + Send + 'static,
+    F: Future<Output = ()> + Send + 'static,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::warn!(%error, "cannot start the audit writer's runtime; it runs as a task");
-            return tokio::spawn(work);
-        }
-    };
+        .build()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let (done, finished) = oneshot::channel::<()>();
-    // Handed back if the thread cannot be started.
-    let work = Arc::new(std::sync::Mutex::new(Some(work)));
-    let taken = work.clone();
-    let started = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("airlock-writer".into())
         .spawn(move || {
-            let work = taken.lock().ok().and_then(|mut w| w.take());
-            if let Some(work) = work {
-                runtime.block_on(async move {
-                    tokio::select! {
-                        () = work => {}
-                        // The handle was aborted (or dropped with its task).
-                        _ = stopped => {}
-                    }
-                });
-            }
+            runtime.block_on(async move {
+                tokio::select! {
+                    () = work => {}
+                    // The handle was aborted (or dropped with its task).
+                    _ = stopped => {}
+                }
+            });
             let _ = done.send(());
-        });
-    if let Err(error) = started {
-        tracing::warn!(%error, "cannot start the audit writer's thread; it runs as a task");
-        if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
-            return tokio::spawn(work);
-        }
-    }
-    tokio::spawn(async move {
+        })?;
+    Ok(tokio::spawn(async move {
         // Dropped when this task is aborted, which ends the thread's loop.
         let _stop = stop;
         let _ = finished.await;
-    })
+    }))
 }
 
 /// Answers the durable writers of a batch from its append to the spool;

@@ -40,7 +40,8 @@ async fn spooled_writes_reach_the_store_and_replaying_them_adds_nothing() {
     );
     let spool_dir = dir.path().join("spool");
     let spool = Spool::open(&spool_dir, true).expect("spool");
-    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool)
+        .expect("writer thread");
     writer.send(start("s1", 1_000)).await.expect("start");
     for n in 0..50 {
         writer
@@ -83,7 +84,8 @@ async fn what_was_spooled_but_never_filled_is_replayed_once() {
         let sqlite = SqliteStore::open(&db).await.expect("open");
         let failing = Arc::new(Faulty::new(sqlite, STALL));
         let spool = Spool::open(&spool_dir, false).expect("spool");
-        let (writer, task) = Writer::spawn_spooled(failing.clone(), WriterConfig::default(), spool);
+        let (writer, task) = Writer::spawn_spooled(failing.clone(), WriterConfig::default(), spool)
+            .expect("writer thread");
         writer.send(start("s1", 1_000)).await.expect("start");
         for n in 0..20 {
             // Answered from the spool alone: the store has not taken a
@@ -148,7 +150,8 @@ async fn a_spool_that_cannot_write_refuses_the_durable_write() {
     // An empty last segment is the one the spool appends to.
     std::os::unix::fs::symlink("/dev/full", spool_dir.join("000000000001.spool")).expect("symlink");
     let spool = Spool::open(&spool_dir, false).expect("spool");
-    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool)
+        .expect("writer thread");
     writer.send(start("s1", 1_000)).await.expect("start");
     let refused = writer.commit(vec![command("s1", 0)]).await;
     assert!(
@@ -192,7 +195,8 @@ async fn a_slow_store_slows_the_writers_down_instead_of_failing_them() {
         linger: Duration::from_millis(5),
         ..WriterConfig::default()
     };
-    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool);
+    let (writer, _task) =
+        Writer::spawn_spooled(store.clone(), config, spool).expect("writer thread");
     const SESSIONS: usize = 4;
     const PER_SESSION: usize = 60;
     let mut producers = Vec::new();
@@ -248,7 +252,8 @@ async fn aborting_a_spooling_writer_stops_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
     let spool = Spool::open(&dir.path().join("spool"), true).expect("spool");
-    let (writer, task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+    let (writer, task) = Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool)
+        .expect("writer thread");
     writer
         .commit(vec![command("s1", 0)])
         .await

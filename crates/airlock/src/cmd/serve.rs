@@ -32,7 +32,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let spool = airlock_store::spool::Spool::open(&spool_dir, config.audit.fsync)
         .with_context(|| format!("opening the audit spool {}", spool_dir.display()))?;
     let (writer, writer_task) =
-        Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool);
+        Writer::spawn_spooled(store.clone(), WriterConfig::default(), spool)
+            .context("starting the audit writer's thread")?;
     // Sinks follow the log in the store, not the writer: nothing on the
     // data path waits for them.
     let sinks = crate::sinks::Sinks::start(&config.audit.sinks, store.clone())?;
