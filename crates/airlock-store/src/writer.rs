@@ -13,9 +13,16 @@
 //! retries until they land. Spooled batches therefore never wait for the
 //! store's transactions, and the spool forgets a batch only once the store
 //! has it.
+//!
+//! With a spool, a durable write whose session finds nobody else making a
+//! batch makes it itself, on its own thread ([`Writer::commit`]): handing
+//! the batch to the writer's thread and the answer back cost two thread
+//! wake-ups per batch, which on a small machine were a large part of what
+//! durability costs. Whoever makes a batch holds the [`Batcher`], so
+//! batches still leave in the order their ops were queued.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -77,10 +84,20 @@ enum Msg {
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
     healthy: Arc<Health>,
+    /// Wakes the writer's loop: something was queued.
+    queued: Arc<Notify>,
     /// Cuts a linger short: someone waits for the batch, or a whole batch
     /// is queued.
     urgent: Arc<Notify>,
     max_batch: usize,
+    /// What makes batches; a committing session takes it when it is free
+    /// (only with a spool: without one, a durable write waits for the
+    /// store's commit, which the filler makes).
+    batcher: Arc<Mutex<Batcher>>,
+    leads: bool,
+    /// Dropped with the last handle, which tells the writer's loop that
+    /// nothing more will be queued.
+    _open: Arc<oneshot::Sender<()>>,
 }
 
 impl Writer {
@@ -128,6 +145,7 @@ impl Writer {
         });
         let landed = Arc::new(AtomicU64::new(0));
         let urgent = Arc::new(Notify::new());
+        let queued = Arc::new(Notify::new());
         let filler = tokio::spawn(fill(
             store,
             fill_rx,
@@ -136,22 +154,44 @@ impl Writer {
             healthy.clone(),
             landed.clone(),
         ));
+        // Only while the spool writes without flushing to disk: a flush
+        // (about 0.1 ms here) kept the batcher busy so often that most
+        // commits found it taken and woke the writer's thread anyway, and
+        // durable pgbench ran about 5 % slower with sessions leading
+        // (bench/RESULTS.md).
+        let leads = spool.as_ref().is_some_and(|spool| !spool.flushes());
+        let batcher = Arc::new(Mutex::new(Batcher {
+            rx,
+            taken: Vec::new(),
+            max_batch: config.max_batch.max(1),
+            durability: Durability {
+                spool,
+                healthy: healthy.clone(),
+                landed,
+            },
+            filler: fill_tx,
+            ended: false,
+        }));
+        let (open, closed) = oneshot::channel();
         let work = {
-            let (healthy, urgent) = (healthy.clone(), urgent.clone());
+            let batching = Batching {
+                linger: config.linger,
+                urgent: urgent.clone(),
+                queued: queued.clone(),
+            };
+            let (batcher, healthy) = (batcher.clone(), healthy.clone());
+            // Dropped with the loop, also when it is aborted (even before
+            // it ever ran): sessions must not go on making batches behind
+            // a stopped writer.
+            let stop = StopOnDrop(batcher.clone());
             async move {
-                let batching = Batching {
-                    max_batch: config.max_batch.max(1),
-                    linger: config.linger,
-                    urgent,
-                };
-                let durability = Durability {
-                    spool,
-                    healthy,
-                    landed,
-                };
-                run(rx, batching, durability, fill_tx).await;
-                // The filler ends once it has drained what the writer
-                // handed it.
+                {
+                    let _stop = stop;
+                    run(batcher, batching, healthy, closed).await;
+                }
+                // The last handle on the batcher is gone with the loop, and
+                // with it the filler's queue: the filler ends once it has
+                // drained what the writer handed it.
                 let _ = filler.await;
             }
         };
@@ -159,8 +199,12 @@ impl Writer {
             Writer {
                 queue,
                 healthy,
+                queued,
                 urgent,
                 max_batch: config.max_batch.max(1),
+                batcher,
+                leads,
+                _open: Arc::new(open),
             },
             work,
         )
@@ -175,6 +219,7 @@ impl Writer {
             ));
         }
         self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())?;
+        self.queued.notify_one();
         self.wake_if_full();
         Ok(())
     }
@@ -194,6 +239,7 @@ impl Writer {
             .send(Msg::Ops(ops))
             .await
             .map_err(|_| stopped())?;
+        self.queued.notify_one();
         self.wake_if_full();
         Ok(())
     }
@@ -209,13 +255,36 @@ impl Writer {
                 "store writes are failing; retrying".into(),
             ));
         }
-        let (ack, committed) = oneshot::channel();
+        let (ack, mut committed) = oneshot::channel();
         self.queue
             .send(Msg::Durable(ops, ack))
             .await
             .map_err(|_| stopped())?;
+        if self.leads && self.healthy.may_lead() {
+            self.lead();
+            if let Ok(answer) = committed.try_recv() {
+                return answer;
+            }
+        }
+        self.queued.notify_one();
         self.urgent.notify_one();
         committed.await.map_err(|_| stopped())?
+    }
+
+    /// Makes the next batch on the caller's thread, if nobody else is
+    /// making one: it spools and answers what is queued, the caller's
+    /// durable write with it (unless more than a batch was queued before
+    /// it). Blocks the caller's thread for the spool's flush, which
+    /// [`Health::may_lead`] keeps short.
+    fn lead(&self) {
+        let Ok(mut batcher) = self.batcher.try_lock() else {
+            return;
+        };
+        if batcher.ended {
+            return;
+        }
+        batcher.take();
+        batcher.write_out();
     }
 
     /// Queues records of what already happened (outcomes, session ends).
@@ -230,6 +299,7 @@ impl Writer {
                 .send(Msg::Ops(ops))
                 .await
                 .map_err(|_| stopped())?;
+            self.queued.notify_one();
             self.wake_if_full();
             return Ok(());
         }
@@ -238,7 +308,9 @@ impl Writer {
                 "store writes are failing and the write queue is full".into(),
             ),
             mpsc::error::TrySendError::Closed(_) => stopped(),
-        })
+        })?;
+        self.queued.notify_one();
+        Ok(())
     }
 
     /// Ends the writer's linger once a whole batch is waiting: lingering
@@ -265,6 +337,7 @@ impl Writer {
             .send(Msg::Flush(done))
             .await
             .map_err(|_| stopped())?;
+        self.queued.notify_one();
         self.urgent.notify_one();
         committed.await.map_err(|_| stopped())
     }
@@ -291,6 +364,13 @@ impl Health {
         !self.spool_failing.load(Ordering::Acquire) && !self.store_failing.load(Ordering::Acquire)
     }
 
+    /// Whether a committing session may make the batch itself: nothing
+    /// fails, and the store is not too far behind (the writer's loop holds
+    /// new batches back then).
+    fn may_lead(&self) -> bool {
+        self.ok() && self.backlog.load(Ordering::Acquire) <= self.max_backlog
+    }
+
     /// Waits while the store is behind by more than `max_backlog` records
     /// ([`WriterConfig::max_backlog`]). Not while its commits fail: new
     /// commands are refused then, and those already queued must get their
@@ -306,11 +386,11 @@ impl Health {
     }
 }
 
-/// How the writer gathers a batch.
+/// How the writer's loop waits for a batch.
 struct Batching {
-    max_batch: usize,
     linger: Duration,
     urgent: Arc<Notify>,
+    queued: Arc<Notify>,
 }
 
 /// How the writer makes durable batches durable.
@@ -319,6 +399,21 @@ struct Durability {
     healthy: Arc<Health>,
     /// The position of the last spooled batch the store has.
     landed: Arc<AtomicU64>,
+}
+
+/// The queue's receiving end and what a batch goes through: whoever holds
+/// it (the writer's loop, or a committing session) makes the next batch.
+struct Batcher {
+    rx: mpsc::Receiver<Msg>,
+    /// Taken from the queue and not yet written out: the writer's loop
+    /// lingers with them.
+    taken: Vec<Msg>,
+    max_batch: usize,
+    durability: Durability,
+    filler: mpsc::UnboundedSender<Fill>,
+    /// Nothing more will come: every handle is gone and the queue is
+    /// drained, or the filler is gone.
+    ended: bool,
 }
 
 /// A batch on its way to the store.
@@ -334,41 +429,36 @@ enum Fill {
     Flush(oneshot::Sender<()>),
 }
 
-async fn run(
-    mut rx: mpsc::Receiver<Msg>,
-    batching: Batching,
-    mut durability: Durability,
-    filler: mpsc::UnboundedSender<Fill>,
-) {
-    let max_batch = batching.max_batch;
-    let mut msgs = Vec::with_capacity(max_batch);
-    // Waits for one message, then takes whatever else is already queued.
-    loop {
-        durability.healthy.wait_for_store().await;
-        if durability.healthy.spool_failing.load(Ordering::Acquire) {
-            // While the spool fails, commands are refused before they
-            // reach the writer, so no durable batch would ever try it
-            // again: it is tried on its own, with an empty frame.
-            match tokio::time::timeout(SPOOL_RETRY, rx.recv_many(&mut msgs, max_batch)).await {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(_) => {
-                    if let Some(spool) = durability.spool.as_mut() {
-                        answer(spool.append(&[]), &durability.healthy, &mut Vec::new());
-                    }
-                    continue;
+impl Batcher {
+    /// Moves what is queued into the batch, up to a batch's worth.
+    fn take(&mut self) {
+        while self.taken.len() < self.max_batch {
+            match self.rx.try_recv() {
+                Ok(msg) => self.taken.push(msg),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    break;
                 }
             }
-        } else if rx.recv_many(&mut msgs, max_batch).await == 0 {
-            return;
         }
-        if !msgs.iter().any(waited_on) && !batching.linger.is_zero() {
-            linger_for_more(&mut rx, &mut msgs, &batching).await;
+    }
+
+    /// Someone waits for the batch: it must not linger.
+    fn waited_on(&self) -> bool {
+        self.taken.iter().any(waited_on)
+    }
+
+    /// Writes the batch out: spooled first when someone waits for it to
+    /// be durable (they are answered then), then handed to the filler.
+    fn write_out(&mut self) {
+        if self.taken.is_empty() {
+            return;
         }
         let mut ops = Vec::new();
         let mut acks = Vec::new();
         let mut flushes = Vec::new();
-        for msg in msgs.drain(..) {
+        for msg in self.taken.drain(..) {
             match msg {
                 Msg::Op(op) => ops.push(op),
                 Msg::Ops(more) => ops.extend(more),
@@ -379,6 +469,7 @@ async fn run(
                 Msg::Flush(done) => flushes.push(done),
             }
         }
+        let durability = &mut self.durability;
         let mut spooled = None;
         if !acks.is_empty()
             && let Some(spool) = durability.spool.as_mut()
@@ -392,17 +483,107 @@ async fn run(
                 .backlog
                 .fetch_add(ops.len(), Ordering::AcqRel);
             let batch = Fill::Batch { ops, spooled, acks };
-            if filler.send(batch).is_err() {
+            if self.filler.send(batch).is_err() {
+                self.ended = true;
                 return;
             }
         }
         for done in flushes {
-            if filler.send(Fill::Flush(done)).is_err() {
+            if self.filler.send(Fill::Flush(done)).is_err() {
+                self.ended = true;
                 return;
             }
         }
         if let Some(spool) = durability.spool.as_mut() {
             spool.release(durability.landed.load(Ordering::Acquire));
+        }
+    }
+
+    /// Tries a failing spool again with an empty frame: while it fails,
+    /// commands are refused before they reach the writer, so no durable
+    /// batch would ever try it.
+    fn retry_spool(&mut self) {
+        if let Some(spool) = self.durability.spool.as_mut() {
+            answer(spool.append(&[]), &self.durability.healthy, &mut Vec::new());
+        }
+    }
+}
+
+/// Ends the batcher when the writer's loop ends or is dropped: the queue
+/// is closed, so new writes fail as the writer having stopped.
+struct StopOnDrop(Arc<Mutex<Batcher>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let mut batcher = lock(&self.0);
+        batcher.ended = true;
+        batcher.rx.close();
+    }
+}
+
+fn lock(batcher: &Mutex<Batcher>) -> MutexGuard<'_, Batcher> {
+    // Nothing panics while holding the batcher with its state half
+    // changed, so a poisoned lock still guards a usable batcher.
+    batcher.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The writer's loop: waits until something is queued, lingers for more
+/// unless someone waits for it, and writes the batch out. A committing
+/// session may have written it out meanwhile.
+async fn run(
+    batcher: Arc<Mutex<Batcher>>,
+    batching: Batching,
+    healthy: Arc<Health>,
+    mut closed: oneshot::Receiver<()>,
+) {
+    let mut open = true;
+    loop {
+        healthy.wait_for_store().await;
+        // More than a batch may be queued already; a message queued after
+        // this look leaves its wake-up behind for the wait.
+        let idle = lock(&batcher).rx.is_empty();
+        if open && idle {
+            let wait = if healthy.spool_failing.load(Ordering::Acquire) {
+                SPOOL_RETRY
+            } else {
+                Duration::MAX
+            };
+            tokio::select! {
+                woken = tokio::time::timeout(wait, batching.queued.notified()) => {
+                    if woken.is_err() {
+                        lock(&batcher).retry_spool();
+                        continue;
+                    }
+                }
+                // Every handle is gone: what is queued is written out,
+                // then the loop ends.
+                _ = &mut closed => open = false,
+            }
+        }
+        let linger = {
+            let mut b = lock(&batcher);
+            b.take();
+            !b.taken.is_empty() && !b.waited_on() && !b.ended && open
+        };
+        if linger && !batching.linger.is_zero() {
+            // Messages queued meanwhile do not wake the loop (that would be
+            // a thread wake-up per statement under load); they are taken
+            // when the linger ends.
+            tokio::select! {
+                () = tokio::time::sleep(batching.linger) => {}
+                () = batching.urgent.notified() => {}
+            }
+        }
+        let mut b = lock(&batcher);
+        b.take();
+        b.write_out();
+        if b.ended || !open {
+            // Closed: drain the rest, a batch at a time.
+            while !b.ended {
+                b.take();
+                b.write_out();
+            }
+            return;
         }
     }
 }
@@ -543,25 +724,6 @@ impl Fill {
 /// linger.
 fn waited_on(msg: &Msg) -> bool {
     matches!(msg, Msg::Flush(_) | Msg::Durable(..))
-}
-
-/// Lets more messages join the batch for up to `linger`, but stops as soon
-/// as someone waits for a commit: a durable command must not sit out the
-/// linger of the outcomes queued before it. The messages themselves do not
-/// wake the writer while it lingers (that would be a thread wake-up per
-/// statement under load); they are taken when the linger ends.
-async fn linger_for_more(rx: &mut mpsc::Receiver<Msg>, msgs: &mut Vec<Msg>, batching: &Batching) {
-    let deadline = tokio::time::Instant::now() + batching.linger;
-    tokio::select! {
-        () = tokio::time::sleep_until(deadline) => {}
-        () = batching.urgent.notified() => {}
-    }
-    while msgs.len() < batching.max_batch {
-        match rx.try_recv() {
-            Ok(m) => msgs.push(m),
-            Err(_) => break,
-        }
-    }
 }
 
 /// Retries the same batch until it commits, so no queued op is ever lost.
