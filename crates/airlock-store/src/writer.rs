@@ -14,12 +14,12 @@
 //! store's transactions, and the spool forgets a batch only once the store
 //! has it.
 //!
-//! With a spool, a durable write whose session finds nobody else making a
-//! batch makes it itself, on its own thread ([`Writer::commit`]): handing
-//! the batch to the writer's thread and the answer back cost two thread
-//! wake-ups per batch, which on a small machine were a large part of what
-//! durability costs. Whoever makes a batch holds the [`Batcher`], so
-//! batches still leave in the order their ops were queued.
+//! With a spool that only writes (`fsync` off), a durable write whose
+//! session finds nobody else making a batch makes it itself, on its own
+//! thread ([`Writer::commit`]): handing the batch to the writer's thread
+//! and the answer back cost two thread wake-ups per batch, more than the
+//! write. Whoever makes a batch holds the [`Batcher`], so batches still
+//! leave in the order their ops were queued.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -90,10 +90,11 @@ pub struct Writer {
     /// is queued.
     urgent: Arc<Notify>,
     max_batch: usize,
-    /// What makes batches; a committing session takes it when it is free
-    /// (only with a spool: without one, a durable write waits for the
-    /// store's commit, which the filler makes).
+    /// What makes batches, shared with the writer's loop.
     batcher: Arc<Mutex<Batcher>>,
+    /// A committing session takes the batcher when it is free: only with a
+    /// spool that does not flush (without a spool, a durable write waits
+    /// for the store's commit, which the filler makes).
     leads: bool,
     /// Dropped with the last handle, which tells the writer's loop that
     /// nothing more will be queued.
@@ -274,8 +275,7 @@ impl Writer {
     /// Makes the next batch on the caller's thread, if nobody else is
     /// making one: it spools and answers what is queued, the caller's
     /// durable write with it (unless more than a batch was queued before
-    /// it). Blocks the caller's thread for the spool's flush, which
-    /// [`Health::may_lead`] keeps short.
+    /// it). Blocks the caller's thread for one write to the spool's file.
     fn lead(&self) {
         let Ok(mut batcher) = self.batcher.try_lock() else {
             return;
