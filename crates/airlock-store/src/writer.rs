@@ -510,7 +510,9 @@ impl Batcher {
 }
 
 /// Ends the batcher when the writer's loop ends or is dropped: the queue
-/// is closed, so new writes fail as the writer having stopped.
+/// is closed, so new writes fail as the writer having stopped, and what
+/// was queued is dropped, so whoever waits for it learns the same (the
+/// handles keep the batcher, and with it the queue, alive).
 struct StopOnDrop(Arc<Mutex<Batcher>>);
 
 impl Drop for StopOnDrop {
@@ -518,6 +520,8 @@ impl Drop for StopOnDrop {
         let mut batcher = lock(&self.0);
         batcher.ended = true;
         batcher.rx.close();
+        batcher.taken.clear();
+        while batcher.rx.try_recv().is_ok() {}
     }
 }
 
@@ -766,5 +770,55 @@ async fn commit(store: &dyn Store, ops: &[WriteOp], failing: &AtomicBool, acks: 
                 attempt = attempt.saturating_add(1);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CommandRecord, SqliteStore};
+
+    fn command(n: usize) -> WriteOp {
+        WriteOp::Command(CommandRecord {
+            id: format!("s-{n}"),
+            session_id: "s".into(),
+            identity: "alice".into(),
+            connection: "app".into(),
+            at: chrono::Utc::now(),
+            command: format!("select {n}"),
+            params: Vec::new(),
+            verdict: "allow".into(),
+            rules: Vec::new(),
+            review: None,
+        })
+    }
+
+    /// A durable write queued when the writer's loop is dropped (aborted
+    /// before it took the write) is answered as stopped, not left waiting
+    /// in a queue the handles keep alive.
+    #[tokio::test]
+    async fn a_write_queued_when_the_loop_is_dropped_is_answered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+        // A flushing spool: the session does not make the batch itself.
+        let spool = Spool::open(dir.path(), true).expect("spool");
+        let (writer, work) = Writer::prepare(store, WriterConfig::default(), Some(spool));
+        let committing = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.commit(vec![command(1)]).await })
+        };
+        while writer.queue.capacity() == writer.queue.max_capacity() {
+            tokio::task::yield_now().await;
+        }
+        drop(work);
+        let answer = tokio::time::timeout(Duration::from_secs(10), committing)
+            .await
+            .expect("the queued write is answered")
+            .expect("commit task");
+        assert!(
+            matches!(&answer, Err(StoreError::Unavailable(m)) if m.contains("stopped")),
+            "{answer:?}"
+        );
+        assert!(writer.commit(vec![command(2)]).await.is_err());
     }
 }

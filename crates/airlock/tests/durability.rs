@@ -20,11 +20,16 @@ const CLIENTS: i64 = 4;
 const ROUNDS: u64 = 3;
 
 fn gateway(db: &TempDb, audit: &str) -> (Gateway, String) {
+    gateway_with(db, audit, "")
+}
+
+/// With `extra` as the configuration's top-level keys.
+fn gateway_with(db: &TempDb, audit: &str, extra: &str) -> (Gateway, String) {
     let app = format!(
         "  - name: app\n    type: postgres\n    target: {{ host: 127.0.0.1, port: 5432, database: {}, user: postgres, tls: disable }}\n    allow: [\"alice\"]\n{audit}",
         db.name
     );
-    let gw = Gateway::start(&app, "");
+    let gw = Gateway::start(&app, extra);
     let token = gw.identity_with_token("alice", &[]);
     (gw, token)
 }
@@ -61,9 +66,22 @@ fn random_millis(lo: u64, hi: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_row_in_the_target_has_its_insert_recorded_after_kill_9() {
-    let db = TempDb::new("kill9");
+    kill_9_under_load("kill9", "").await;
+}
+
+/// Without `fsync` a record is durable once written to the spool's file
+/// (the operating system keeps it when the process dies), and the
+/// sessions write their batches themselves, concurrently: the same ground
+/// truth must hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_row_has_its_insert_recorded_after_kill_9_without_fsync() {
+    kill_9_under_load("kill9_nofsync", "audit: { fsync: false }").await;
+}
+
+async fn kill_9_under_load(db_name: &str, extra: &str) {
+    let db = TempDb::new(db_name);
     direct(&db.name, "create table kill_t (id bigint primary key)");
-    let (mut gw, token) = gateway(&db, "");
+    let (mut gw, token) = gateway_with(&db, "", extra);
     let next_id = Arc::new(AtomicI64::new(1));
     let mut acknowledged = 0i64;
     for round in 0..ROUNDS {
