@@ -56,14 +56,19 @@ pgbench -i -q -s 10 -h 127.0.0.1 -U postgres "$DB" >"$WORK/init.log" 2>&1 ||
     { cat "$WORK/init.log" >&2; exit 1; }
 
 start_gateway() { # binary
-    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+    if [ -n "$GW_PID" ]; then
+        kill "$GW_PID" 2>/dev/null || true
+        wait "$GW_PID" 2>/dev/null || true
+    fi
     rm -rf "$WORK/data"
     PORT=$(free_port)
+    API_PORT=$(free_port)
+    while [ "$API_PORT" = "$PORT" ]; do API_PORT=$(free_port); done
     cat >"$WORK/airlock.yaml" <<EOF
 data_dir: $WORK/data
 listen:
   postgres: 127.0.0.1:$PORT
-  api: 127.0.0.1:$(free_port)
+  api: 127.0.0.1:$API_PORT
 postgres:
   session_threads: ${SESSION_THREADS:-0}
 policy:

@@ -547,17 +547,12 @@ async fn run(
         // this look leaves its wake-up behind for the wait.
         let idle = lock(&batcher).rx.is_empty();
         if open && idle {
-            let wait = if healthy.spool_failing.load(Ordering::Acquire) {
-                SPOOL_RETRY
-            } else {
-                Duration::MAX
-            };
+            let spool_failing = healthy.spool_failing.load(Ordering::Acquire);
             tokio::select! {
-                woken = tokio::time::timeout(wait, batching.queued.notified()) => {
-                    if woken.is_err() {
-                        lock(&batcher).retry_spool();
-                        continue;
-                    }
+                () = batching.queued.notified() => {}
+                () = tokio::time::sleep(SPOOL_RETRY), if spool_failing => {
+                    lock(&batcher).retry_spool();
+                    continue;
                 }
                 // Every handle is gone: what is queued is written out,
                 // then the loop ends.
