@@ -536,7 +536,12 @@ impl<'a> Relay<'a> {
                 .connection(&self.session.connection)
                 .map_or(config.reviews.hold, |c| c.review_hold(&config.reviews))
         };
+        // Registered before the review exists: `notify_waiters` reaches only
+        // waiters already registered, and the client may cancel as soon as
+        // the review is visible, before `gate` first polls `interrupted`.
         let cancelled = self.cancelled.clone();
+        let mut cancel = std::pin::pin!(cancelled.notified());
+        cancel.as_mut().enable();
         let client = &mut self.client;
         let buf = &mut self.client_buf;
         let room = self.max_message;
@@ -554,7 +559,7 @@ impl<'a> Relay<'a> {
         let interrupted = async move {
             tokio::select! {
                 () = client_gone => Interrupt::ClientGone,
-                () = cancelled.notified() => Interrupt::Cancelled,
+                () = cancel => Interrupt::Cancelled,
             }
         };
         reviews.gate(request, hold, interrupted).await
