@@ -84,7 +84,9 @@ USED_PORTS=" "
 free_port() {
     local p
     while :; do
-        p=$(((RANDOM % 20000) + 30000))
+        # Below the kernel's ephemeral range (32768 and up here), where
+        # a client socket of an earlier run may hold the port.
+        p=$(((RANDOM % 12000) + 20000))
         case "$USED_PORTS" in *" $p "*) continue ;; esac
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             USED_PORTS="$USED_PORTS$p "
