@@ -9,6 +9,7 @@ mod notify;
 mod reload;
 mod signing_key;
 mod sinks;
+mod sqlite_alloc;
 
 use clap::parser::ValueSource;
 
@@ -30,6 +31,10 @@ fn main() -> std::process::ExitCode {
     cli.config_given = matches
         .value_source("config")
         .is_some_and(|s| s != ValueSource::DefaultValue);
+    // Before anything opens a database: SQLite takes it only then.
+    if let Err(code) = sqlite_alloc::install() {
+        eprintln!("warning: SQLite keeps its own allocator (sqlite3_config returned {code})");
+    }
     // One crypto provider for the whole process, before any TLS is set up.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
