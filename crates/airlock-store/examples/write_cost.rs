@@ -5,7 +5,8 @@
 //!   [PAIRED=1] [FSYNC=true] cargo run --release -p airlock-store --example write_cost [COMMANDS] [BATCH]
 //!
 //! `PAIRED=1` writes each command and its outcome as one record, as the
-//! writer's filler does when both are in the same batch.
+//! writer's filler does when both are in the same batch. SQLite allocates
+//! from mimalloc, as in the gateway, unless `SQLITE_ALLOC=default`.
 
 use std::time::Instant;
 
@@ -14,6 +15,10 @@ use airlock_store::{
     WriteOp,
 };
 use chrono::Utc;
+
+// As the gateway allocates.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -26,6 +31,10 @@ fn cpu_seconds() -> f64 {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As the gateway starts; `SQLITE_ALLOC=default` measures without it.
+    if std::env::var("SQLITE_ALLOC").as_deref() != Ok("default") {
+        airlock_store::sqlite_alloc::install().map_err(|rc| format!("sqlite3_config: {rc}"))?;
+    }
     let mut args = std::env::args().skip(1);
     let pairs: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let batch: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(200);

@@ -20,6 +20,7 @@ mod review;
 mod signing;
 pub mod spool;
 mod sqlite;
+pub mod sqlite_alloc;
 pub mod writer;
 
 use async_trait::async_trait;

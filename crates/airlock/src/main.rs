@@ -9,7 +9,6 @@ mod notify;
 mod reload;
 mod signing_key;
 mod sinks;
-mod sqlite_alloc;
 
 use clap::parser::ValueSource;
 
@@ -32,7 +31,7 @@ fn main() -> std::process::ExitCode {
         .value_source("config")
         .is_some_and(|s| s != ValueSource::DefaultValue);
     // Before anything opens a database: SQLite takes it only then.
-    if let Err(code) = sqlite_alloc::install() {
+    if let Err(code) = airlock_store::sqlite_alloc::install() {
         eprintln!("warning: SQLite keeps its own allocator (sqlite3_config returned {code})");
     }
     // One crypto provider for the whole process, before any TLS is set up.

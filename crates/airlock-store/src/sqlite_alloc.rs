@@ -4,20 +4,18 @@
 //! defaults it calls the C library's `malloc`, and counts each allocation
 //! under a process-wide mutex for memory statistics the gateway never
 //! reads; together about a sixth of the store thread's CPU under pgbench
-//! (bench/RESULTS.md, tenth run). Here it allocates from mimalloc, as the
-//! rest of the process does, and keeps no statistics.
+//! (bench/RESULTS.md, tenth run). Here it allocates from mimalloc (the
+//! gateway's global allocator) and keeps no statistics.
 
 use std::ffi::{c_int, c_void};
 
 use libsqlite3_sys as ffi;
 
-// The mimalloc the global allocator links in; declared here because the
-// `-sys` crate exposes `mi_usable_size` and `mi_good_size` only behind a
+use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc};
+
+// In the same mimalloc, but exposed by the `-sys` crate only behind a
 // feature that pulls in another crate for two C types.
 unsafe extern "C" {
-    fn mi_malloc(size: usize) -> *mut c_void;
-    fn mi_realloc(p: *mut c_void, newsize: usize) -> *mut c_void;
-    fn mi_free(p: *mut c_void);
     fn mi_usable_size(p: *const c_void) -> usize;
     fn mi_good_size(size: usize) -> usize;
 }
