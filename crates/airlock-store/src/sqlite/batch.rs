@@ -7,6 +7,9 @@
 //! transaction, so it landed entirely or not at all, and its first and last
 //! records tell which.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sqlx::{Row, SqliteConnection};
 
 use super::rows::millis;
@@ -24,8 +27,10 @@ const RECORDS_PER_INSERT: usize = 128;
 pub(super) struct Linked<'a> {
     pub seq: i64,
     pub entry: Entry<'a>,
-    pub prev_hash: Vec<u8>,
-    pub hash: [u8; 32],
+    /// Shared with the previous record's `hash`: bound values are moved
+    /// into the statement, so one copy serves both.
+    pub prev_hash: Arc<[u8]>,
+    pub hash: Arc<[u8]>,
 }
 
 /// Appends `ops` to the chain in order. The caller's transaction must hold
@@ -47,8 +52,10 @@ pub(super) async fn apply_all(
     if first_landed && last_landed {
         return Ok(());
     }
-    let (mut seq, mut prev_hash) = tip;
+    let (mut seq, prev_hash) = tip;
+    let mut prev_hash: Arc<[u8]> = prev_hash.into();
     let mut scratch = Vec::new();
+    let mut texts = SharedTexts::default();
     let mut pending: Vec<Linked<'_>> = Vec::with_capacity(ops.len().min(RECORDS_PER_INSERT));
     for op in ops {
         let entry = body::entry(op)?;
@@ -56,15 +63,15 @@ pub(super) async fn apply_all(
             StoreError::Corrupt(format!("cannot encode audit record {}: {e}", entry.id))
         })?;
         seq += 1;
+        let hash: Arc<[u8]> = Arc::from(&hash[..]);
         pending.push(Linked {
             seq,
             entry,
-            prev_hash: std::mem::replace(&mut prev_hash, hash.to_vec()),
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
             hash,
         });
         if pending.len() == RECORDS_PER_INSERT {
-            insert(conn, &pending).await?;
-            pending.clear();
+            insert_shared(conn, &mut pending, &mut texts).await?;
         }
         // The summary table is separate from the chain, so its statements
         // need not wait for the pending records.
@@ -74,7 +81,22 @@ pub(super) async fn apply_all(
             WriteOp::Command(_) | WriteOp::Finished(_) | WriteOp::Outcome(_) => {}
         }
     }
-    insert(conn, &pending).await
+    insert_shared(conn, &mut pending, &mut texts).await
+}
+
+/// One copy of each distinct text a batch binds in its session, identity,
+/// connection and kind columns. They repeat from record to record, and a
+/// text bound by reference is otherwise copied for every row.
+#[derive(Default)]
+struct SharedTexts<'a>(HashMap<&'a str, Arc<str>>);
+
+impl<'a> SharedTexts<'a> {
+    fn get(&mut self, text: &'a str) -> Arc<str> {
+        self.0
+            .entry(text)
+            .or_insert_with(|| Arc::from(text))
+            .clone()
+    }
 }
 
 pub(super) fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
@@ -160,13 +182,26 @@ pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), S
     }
 }
 
+/// Inserts `records` (at most [`RECORDS_PER_INSERT`]) as one statement.
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
-    records: &[Linked<'_>],
+    records: Vec<Linked<'_>>,
 ) -> Result<(), StoreError> {
-    if records.is_empty() {
+    let mut records = records;
+    insert_shared(conn, &mut records, &mut SharedTexts::default()).await
+}
+
+/// Inserts and empties `records`, their values moved into the statement.
+async fn insert_shared<'a>(
+    conn: &mut SqliteConnection,
+    records: &mut Vec<Linked<'a>>,
+    texts: &mut SharedTexts<'a>,
+) -> Result<(), StoreError> {
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
         return Ok(());
-    }
+    };
+    // Named in the error, should the ids collide.
+    let (first_id, last_id) = (first.entry.id.clone(), last.entry.id.clone());
     // Not `INSERT OR ROLLBACK`, though it would save SQLite the statement
     // journal (about 5 % of the store's CPU per record): SQLite ending the
     // transaction under sqlx leaves the pooled connection believing it is
@@ -175,25 +210,23 @@ pub(super) async fn insert(
         "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
          prev_hash, hash) ",
     );
-    query.push_values(records, |mut row, r| {
+    query.push_values(records.drain(..), |mut row, r| {
         row.push_bind(r.seq)
-            .push_bind(r.entry.kind.as_str())
-            .push_bind(&r.entry.id)
+            .push_bind(texts.get(r.entry.kind.as_str()))
+            .push_bind(r.entry.id)
             .push_bind(r.entry.at)
-            .push_bind(r.entry.session)
-            .push_bind(r.entry.identity)
-            .push_bind(r.entry.connection)
-            .push_bind(&r.entry.body)
-            .push_bind(&r.prev_hash)
-            .push_bind(&r.hash[..]);
+            .push_bind(texts.get(r.entry.session))
+            .push_bind(texts.get(r.entry.identity))
+            .push_bind(texts.get(r.entry.connection))
+            .push_bind(r.entry.body)
+            .push_bind(r.prev_hash)
+            .push_bind(r.hash);
     });
     query.build().execute(conn).await.map_err(|e| {
         if super::is_unique_violation(&e) {
             // Only a caller reusing ids gets here (a retried batch was
             // recognised above), so say which records collided.
-            let first = records.first().map_or("", |r| r.entry.id.as_str());
-            let last = records.last().map_or("", |r| r.entry.id.as_str());
-            StoreError::AlreadyExists(format!("an audit record among ids {first} … {last}"))
+            StoreError::AlreadyExists(format!("an audit record among ids {first_id} … {last_id}"))
         } else {
             StoreError::Database(e)
         }

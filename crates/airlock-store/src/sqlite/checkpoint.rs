@@ -91,10 +91,10 @@ pub(super) async fn append(
     let record = Linked {
         seq: checkpoint.record_seq,
         entry,
-        prev_hash: tip_hash,
-        hash: link,
+        prev_hash: tip_hash.into(),
+        hash: link.to_vec().into(),
     };
-    batch::insert(conn, std::slice::from_ref(&record)).await?;
+    batch::insert(conn, vec![record]).await?;
     let signed = checkpoint.signed.as_ref();
     sqlx::query(
         "INSERT INTO audit_checkpoint (record_seq, purpose, seq, hash, at, public_key, signature) \
