@@ -818,7 +818,8 @@ impl<'a> Relay<'a> {
     /// bound to a parameter.
     fn command_record(&mut self, cmd: &mut InFlight) -> WriteOp {
         // Unique because the session id is, ordered within the session,
-        // and free of a random-number syscall per statement.
+        // and free of a random-number syscall per statement. The store
+        // finds a session's commands by this prefix (migration 0006).
         self.events_recorded += 1;
         let id = format!("{}-{:08}", self.session.id, self.events_recorded);
         cmd.id = Some(id.clone());

@@ -15,21 +15,45 @@ use crate::{
     SessionDetail, StoreError,
 };
 
+/// The commands of session `?1` that also meet `$cond`, each with its
+/// outcome if that is a record of its own.
+macro_rules! session_commands {
+    ($cond:literal) => {
+        concat!(
+            "SELECT c.seq, c.id, c.at, c.session_id, c.identity, c.connection, c.body, \
+             o.at AS o_at, o.session_id AS o_session_id, o.identity AS o_identity, \
+             o.connection AS o_connection, o.body AS o_body \
+             FROM audit_log c LEFT JOIN audit_log o \
+             ON o.id = c.id || '/outcome' AND o.kind = 'outcome' \
+             WHERE c.session_id = ?1 AND c.kind = 'command' AND ",
+            $cond
+        )
+    };
+}
+
+/// A session's commands (`?1`), in order. Two halves (migration 0006):
+/// commands named `<session>-…`, a range of the unique index on `id` (`.`
+/// sorts right after `-`), and those named otherwise, from the partial
+/// index that keeps only them; its WHERE clause is the index's, word for
+/// word, or SQLite would not use it.
+const SESSION_EVENTS: &str = concat!(
+    "SELECT * FROM (",
+    session_commands!("c.id >= ?1 || '-' AND c.id < ?1 || '.'"),
+    " UNION ALL ",
+    session_commands!(
+        "c.kind = 'command' AND substr(c.id, 1, length(c.session_id) + 1) IS NOT c.session_id || '-'"
+    ),
+    ") ORDER BY seq"
+);
+
 pub(super) async fn session_events(
     pool: &SqlitePool,
     session_id: &str,
 ) -> Result<Vec<EventRecord>, StoreError> {
-    let found = sqlx::query(
-        "SELECT c.id, c.at, c.session_id, c.identity, c.connection, c.body, \
-         o.at AS o_at, o.session_id AS o_session_id, o.identity AS o_identity, \
-         o.connection AS o_connection, o.body AS o_body \
-         FROM audit_log c LEFT JOIN audit_log o \
-         ON o.id = c.id || '/outcome' AND o.kind = 'outcome' \
-         WHERE c.session_id = ? AND c.kind = 'command' ORDER BY c.seq",
-    )
-    .bind(session_id)
-    .fetch_all(pool)
-    .await?;
+    let found = sqlx::query(SESSION_EVENTS)
+        .bind(session_id)
+        .fetch_all(pool)
+        .await?;
     found.iter().map(event).collect()
 }
 
@@ -214,4 +238,112 @@ fn outcome(row: &SqliteRow, id: &str) -> Result<Option<AuditOutcome>, StoreError
         prev_hash: hex::encode(row.try_get::<&[u8], _>("o_prev_hash")?),
         hash: hex::encode(row.try_get::<&[u8], _>("o_hash")?),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::SESSION_EVENTS;
+    use crate::{CommandRecord, SessionStart, SqliteStore, Store, WriteOp};
+
+    fn command(session: &str, id: &str) -> WriteOp {
+        WriteOp::Command(CommandRecord {
+            id: id.into(),
+            session_id: session.into(),
+            identity: "alice".into(),
+            connection: "db".into(),
+            at: Utc::now(),
+            command: format!("select '{id}'"),
+            params: Vec::new(),
+            verdict: "allow".into(),
+            rules: Vec::new(),
+            review: None,
+        })
+    }
+
+    fn start(session: &str) -> WriteOp {
+        WriteOp::SessionStart(SessionStart {
+            id: session.into(),
+            identity: "alice".into(),
+            connection: "db".into(),
+            protocol: "postgres".into(),
+            client_addr: "127.0.0.1:1".into(),
+            started_at: Utc::now(),
+        })
+    }
+
+    /// Commands named by the gateway's scheme and commands named otherwise
+    /// (ids from before the scheme) come back together, in the order they
+    /// were recorded, and a session whose id extends another's (`s1-x`
+    /// after `s1`) keeps its own.
+    #[tokio::test]
+    async fn a_session_has_its_commands_however_they_are_named() {
+        let store = SqliteStore::open_in_memory().await.expect("store");
+        let ops = vec![
+            start("s1"),
+            start("s1-x"),
+            command("s1", "s1-00000001"),
+            command("s1", "0193a5f0-legacy-uuid"),
+            command("s1-x", "s1-x-00000001"),
+            command("s1", "s1-00000002"),
+            command("s1-x", "another-legacy-id"),
+            command("s1", "s1-00000003"),
+        ];
+        store.write_batch(&ops).await.expect("write");
+        let ids = |events: Vec<crate::EventRecord>| -> Vec<String> {
+            events.into_iter().map(|e| e.command.id).collect()
+        };
+        assert_eq!(
+            ids(store.session_events("s1").await.expect("s1")),
+            [
+                "s1-00000001",
+                "0193a5f0-legacy-uuid",
+                "s1-00000002",
+                "s1-00000003"
+            ]
+        );
+        assert_eq!(
+            ids(store.session_events("s1-x").await.expect("s1-x")),
+            ["s1-x-00000001", "another-legacy-id"]
+        );
+        assert!(store.session_events("s").await.expect("s").is_empty());
+    }
+
+    /// Both halves are index searches, not scans of the log: the log holds
+    /// millions of records, a session a handful.
+    #[tokio::test]
+    async fn session_commands_are_looked_up_by_index() {
+        let store = SqliteStore::open_in_memory().await.expect("store");
+        let plan = explain(&store).await;
+        let searches: Vec<&String> = plan.iter().filter(|d| d.starts_with("SEARCH c ")).collect();
+        assert_eq!(searches.len(), 2, "{plan:#?}");
+        assert!(
+            searches
+                .iter()
+                .any(|d| d.contains("USING INDEX sqlite_autoindex_audit_log_1 (id>? AND id<?)")),
+            "{plan:#?}"
+        );
+        assert!(
+            searches.iter().any(
+                |d| d.contains("USING INDEX audit_log_commands_named_otherwise (session_id=?)")
+            ),
+            "{plan:#?}"
+        );
+        assert!(!plan.iter().any(|d| d.starts_with("SCAN c")), "{plan:#?}");
+    }
+
+    async fn explain(store: &SqliteStore) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {SESSION_EVENTS}"
+        )))
+        .bind("s1")
+        .fetch_all(&store.pool)
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| row.try_get::<String, _>("detail").expect("detail"))
+        .collect()
+    }
 }
