@@ -64,7 +64,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (t0, c0) = (Instant::now(), cpu_seconds());
     for n in 0..pairs {
         let session = &sessions[n % 8];
-        let id = format!("{session}/{n}");
+        // Named as the gateway names commands.
+        let id = format!("{session}-{n:08}");
         let now = Utc::now();
         let command = CommandRecord {
             id: id.clone(),
