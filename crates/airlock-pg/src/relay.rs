@@ -78,6 +78,15 @@ pub struct Relay<'a> {
     audit_mode: AuditMode,
     /// Notified when the client sends a CancelRequest for this session.
     cancelled: Arc<tokio::sync::Notify>,
+    /// Who and where, as every record of the session names them: shared,
+    /// not copied into each.
+    recorded_as: RecordedAs,
+}
+
+struct RecordedAs {
+    session_id: Arc<str>,
+    identity: Arc<str>,
+    connection: Arc<str>,
 }
 
 /// What the guard decided about a statement, as the relay needs it.
@@ -147,6 +156,11 @@ impl<'a> Relay<'a> {
             done: Vec::new(),
             audit_mode,
             cancelled: Arc::default(),
+            recorded_as: RecordedAs {
+                session_id: session.id.as_str().into(),
+                identity: session.identity.name.as_str().into(),
+                connection: session.connection.as_str().into(),
+            },
         }
     }
 
@@ -831,9 +845,9 @@ impl<'a> Relay<'a> {
         };
         WriteOp::Command(CommandRecord {
             id,
-            session_id: self.session.id.clone(),
-            identity: self.session.identity.name.clone(),
-            connection: self.session.connection.clone(),
+            session_id: self.recorded_as.session_id.clone(),
+            identity: self.recorded_as.identity.clone(),
+            connection: self.recorded_as.connection.clone(),
             at: cmd.at,
             command: recorded_text(&policy, &cmd.text, cmd.mask.as_deref()),
             params,
@@ -861,9 +875,9 @@ impl<'a> Relay<'a> {
             };
             ops.push(WriteOp::Outcome(OutcomeRecord {
                 event_id,
-                session_id: self.session.id.clone(),
-                identity: self.session.identity.name.clone(),
-                connection: self.session.connection.clone(),
+                session_id: self.recorded_as.session_id.clone(),
+                identity: self.recorded_as.identity.clone(),
+                connection: self.recorded_as.connection.clone(),
                 at: chrono::Utc::now(),
                 duration_us: cmd.started.elapsed().as_micros() as i64,
                 rows: cmd.rows(),

@@ -8,6 +8,7 @@
 //! writer's filler does when both are in the same batch. SQLite allocates
 //! from mimalloc, as in the gateway, unless `SQLITE_ALLOC=default`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use airlock_store::{
@@ -60,6 +61,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     store.write_batch(&start).await?;
+    // As a session shares its own among its records.
+    let shared: Vec<Arc<str>> = sessions.iter().map(|s| Arc::from(s.as_str())).collect();
+    let (identity, connection): (Arc<str>, Arc<str>) = ("bench".into(), "airlock_bench".into());
     let mut ops = Vec::with_capacity(batch);
     let (t0, c0) = (Instant::now(), cpu_seconds());
     for n in 0..pairs {
@@ -69,9 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let now = Utc::now();
         let command = CommandRecord {
             id: id.clone(),
-            session_id: session.clone(),
-            identity: "bench".into(),
-            connection: "airlock_bench".into(),
+            session_id: shared[n % 8].clone(),
+            identity: identity.clone(),
+            connection: connection.clone(),
             at: now,
             command: format!(
                 "SELECT abalance FROM pgbench_accounts WHERE aid = {};",
@@ -84,9 +88,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let outcome = OutcomeRecord {
             event_id: id,
-            session_id: session.clone(),
-            identity: "bench".into(),
-            connection: "airlock_bench".into(),
+            session_id: shared[n % 8].clone(),
+            identity: identity.clone(),
+            connection: connection.clone(),
             at: now,
             duration_us: 41,
             rows: 1,

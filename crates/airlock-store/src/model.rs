@@ -1,5 +1,7 @@
 //! Records the store persists. Plain data: no behaviour, no I/O.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -165,9 +167,11 @@ pub struct SessionRecord {
 pub struct CommandRecord {
     /// Unique: the session id and the command's position in the session.
     pub id: String,
-    pub session_id: String,
-    pub identity: String,
-    pub connection: String,
+    /// Shared (`Arc`): the same three texts are on every record a session
+    /// makes, and a session makes one or two per command.
+    pub session_id: Arc<str>,
+    pub identity: Arc<str>,
+    pub connection: Arc<str>,
     pub at: DateTime<Utc>,
     /// The command as the client sent it (SQL text for PostgreSQL), masked.
     pub command: String,
@@ -189,9 +193,9 @@ pub struct CommandRecord {
 pub struct OutcomeRecord {
     /// The [`CommandRecord::id`] it completes.
     pub event_id: String,
-    pub session_id: String,
-    pub identity: String,
-    pub connection: String,
+    pub session_id: Arc<str>,
+    pub identity: Arc<str>,
+    pub connection: Arc<str>,
     /// When it finished.
     pub at: DateTime<Utc>,
     pub duration_us: i64,
