@@ -60,11 +60,46 @@ impl KeyBuilder {
     }
 }
 
+/// Whether a key has a placeholder, i.e. its text had a literal value.
+pub(super) fn has_literal(key: &str) -> bool {
+    let mut chars = key.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ESCAPE => {
+                chars.next();
+            }
+            PLACEHOLDER => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 struct Escaping<'k>(&'k mut KeyBuilder);
 
 impl std::fmt::Write for Escaping<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         self.0.push_escaped(s);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_has_a_literal_only_where_one_was_written() {
+        let mut with = KeyBuilder::default();
+        with.token("select");
+        with.literal('i');
+        assert!(has_literal(&with.finish()));
+        // A token holding the placeholder character is escaped, not taken
+        // for a literal.
+        let mut without = KeyBuilder::default();
+        without.token("select");
+        without.token("\"\u{1}i\"");
+        without.token("$1");
+        assert!(!has_literal(&without.finish()));
     }
 }

@@ -45,6 +45,12 @@ pub fn normalize(dialect: Dialect, text: &str) -> Option<String> {
     }
 }
 
+/// Whether a [`normalize`] key stood in for at least one literal value:
+/// the same key then covers texts that differ in it.
+pub fn key_has_literal(key: &str) -> bool {
+    key::has_literal(key)
+}
+
 /// What a review's grant is bound to: the tokens of the text with
 /// comments and layout gone and names folded as the dialect folds them,
 /// literals kept as written. `None` when the text does not tokenize.
