@@ -185,9 +185,8 @@ pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), S
 /// Inserts `records` (at most [`RECORDS_PER_INSERT`]) as one statement.
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
-    records: Vec<Linked<'_>>,
+    mut records: Vec<Linked<'_>>,
 ) -> Result<(), StoreError> {
-    let mut records = records;
     insert_shared(conn, &mut records, &mut SharedTexts::default()).await
 }
 

@@ -2,6 +2,8 @@
 //! `checkpoint` record and kept in `audit_checkpoint`, in the transaction
 //! that read what it vouches for.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Row, SqliteConnection};
@@ -92,7 +94,7 @@ pub(super) async fn append(
         seq: checkpoint.record_seq,
         entry,
         prev_hash: tip_hash.into(),
-        hash: link.to_vec().into(),
+        hash: Arc::from(&link[..]),
     };
     batch::insert(conn, vec![record]).await?;
     let signed = checkpoint.signed.as_ref();
