@@ -660,3 +660,36 @@ async fn a_damaged_command_body_does_not_stop_later_batches() {
         "{problem:?}"
     );
 }
+
+/// A batch goes in as statements of 128, 64, … 1 records: every length
+/// lands whole, in the order the ops were queued, and chains.
+#[tokio::test]
+async fn batches_of_any_length_land_whole_and_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("airlock.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let mut queued = Vec::new();
+    let mut n = 0;
+    for length in [1, 2, 3, 7, 127, 128, 129, 255, 300] {
+        let batch: Vec<WriteOp> = (n..n + length).map(|i| command("s1", i)).collect();
+        n += length;
+        queued.extend(batch.iter().map(|op| match op {
+            WriteOp::Command(c) => c.id.clone(),
+            other => panic!("{other:?}"),
+        }));
+        store.write_batch(&batch).await.expect("write");
+    }
+    match store.verify_audit().await.expect("verify") {
+        AuditVerification::Intact { records, .. } => assert_eq!(records, n as u64),
+        broken => panic!("{broken:?}"),
+    }
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
+        .await
+        .expect("raw connection");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY seq")
+        .fetch_all(&mut conn)
+        .await
+        .expect("read");
+    assert_eq!(stored, queued);
+    conn.close().await.expect("close");
+}

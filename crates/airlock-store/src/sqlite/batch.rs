@@ -8,7 +8,7 @@
 //! records tell which.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::{Row, SqliteConnection};
 
@@ -20,8 +20,10 @@ use crate::{SessionEnd, SessionStart, StoreError, WriteOp};
 /// Chain records inserted per statement: one statement per run of records
 /// instead of one per record, because every statement is a round trip to
 /// the connection's thread. 128 rows × 10 columns stays far below
-/// SQLite's limit on bound parameters.
+/// SQLite's limit on bound parameters. A power of two (see
+/// [`insert_text`]).
 const RECORDS_PER_INSERT: usize = 128;
+const _: () = assert!(RECORDS_PER_INSERT.is_power_of_two());
 
 /// A record with its place in the chain.
 pub(super) struct Linked<'a> {
@@ -182,7 +184,7 @@ pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), S
     }
 }
 
-/// Inserts `records` (at most [`RECORDS_PER_INSERT`]) as one statement.
+/// Inserts `records` (at most [`RECORDS_PER_INSERT`]).
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     mut records: Vec<Linked<'_>>,
@@ -190,7 +192,7 @@ pub(super) async fn insert(
     insert_shared(conn, &mut records, &mut SharedTexts::default()).await
 }
 
-/// Inserts and empties `records`, their values moved into the statement.
+/// Inserts and empties `records`, their values moved into the statements.
 async fn insert_shared<'a>(
     conn: &mut SqliteConnection,
     records: &mut Vec<Linked<'a>>,
@@ -201,36 +203,63 @@ async fn insert_shared<'a>(
     };
     // Named in the error, should the ids collide.
     let (first_id, last_id) = (first.entry.id.clone(), last.entry.id.clone());
-    // Not `INSERT OR ROLLBACK`, though it would save SQLite the statement
-    // journal (about 5 % of the store's CPU per record): SQLite ending the
-    // transaction under sqlx leaves the pooled connection believing it is
-    // still in one, and its next batch fails.
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
-         prev_hash, hash) ",
-    );
-    query.push_values(records.drain(..), |mut row, r| {
-        row.push_bind(r.seq)
-            .push_bind(texts.get(r.entry.kind.as_str()))
-            .push_bind(r.entry.id)
-            .push_bind(r.entry.at)
-            .push_bind(texts.get(r.entry.session))
-            .push_bind(texts.get(r.entry.identity))
-            .push_bind(texts.get(r.entry.connection))
-            .push_bind(r.entry.body)
-            .push_bind(r.prev_hash)
-            .push_bind(r.hash);
-    });
-    query.build().execute(conn).await.map_err(|e| {
-        if super::is_unique_violation(&e) {
-            // Only a caller reusing ids gets here (a retried batch was
-            // recognised above), so say which records collided.
-            StoreError::AlreadyExists(format!("an audit record among ids {first_id} … {last_id}"))
-        } else {
-            StoreError::Database(e)
+    let mut rows = records.drain(..);
+    while rows.len() > 0 {
+        // Runs of a power of two rows: eight statement texts in all, each
+        // prepared once per connection, where a text for every run length
+        // made SQLite parse most batches' last statement afresh.
+        let run = 1usize << rows.len().ilog2();
+        let mut query = sqlx::query(insert_text(run));
+        for r in rows.by_ref().take(run) {
+            query = query
+                .bind(r.seq)
+                .bind(texts.get(r.entry.kind.as_str()))
+                .bind(r.entry.id)
+                .bind(r.entry.at)
+                .bind(texts.get(r.entry.session))
+                .bind(texts.get(r.entry.identity))
+                .bind(texts.get(r.entry.connection))
+                .bind(r.entry.body)
+                .bind(r.prev_hash)
+                .bind(r.hash);
         }
-    })?;
+        query.execute(&mut *conn).await.map_err(|e| {
+            if super::is_unique_violation(&e) {
+                // Only a caller reusing ids gets here (a retried batch was
+                // recognised above), so say which records collided.
+                StoreError::AlreadyExists(format!(
+                    "an audit record among ids {first_id} … {last_id}"
+                ))
+            } else {
+                StoreError::Database(e)
+            }
+        })?;
+    }
     Ok(())
+}
+
+/// The INSERT of `rows` records (a power of two up to
+/// [`RECORDS_PER_INSERT`]), written once: formatting the placeholders
+/// anew for every batch cost about as much as binding the values.
+fn insert_text(rows: usize) -> &'static str {
+    const RUN_LENGTHS: usize = RECORDS_PER_INSERT.ilog2() as usize + 1;
+    static TEXTS: [OnceLock<String>; RUN_LENGTHS] = [const { OnceLock::new() }; RUN_LENGTHS];
+    debug_assert!(rows.is_power_of_two() && rows <= RECORDS_PER_INSERT);
+    TEXTS[rows.ilog2() as usize].get_or_init(|| {
+        // Not `INSERT OR ROLLBACK`, though it would save SQLite the
+        // statement journal (about 5 % of the store's CPU per record):
+        // SQLite ending the transaction under sqlx leaves the pooled
+        // connection believing it is still in one, and its next batch fails.
+        let mut text = String::from(
+            "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
+             prev_hash, hash) VALUES ",
+        );
+        for n in 0..rows {
+            text.push_str(if n == 0 { "" } else { ", " });
+            text.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        }
+        text
+    })
 }
 
 async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<(), StoreError> {
