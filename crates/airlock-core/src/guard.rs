@@ -26,8 +26,10 @@ pub struct SessionInfo {
     pub connection: String,
     pub identity_view: IdentityView,
     pub connection_view: ConnectionView,
-    /// Everything about the identity that rules can see, as one cache key.
-    id_key: String,
+    /// Everything about the identity and connection that rules can see:
+    /// the start of this session's keys in the decision cache, made once
+    /// rather than formatted for every command.
+    decision_key_prefix: String,
 }
 
 impl SessionInfo {
@@ -35,11 +37,12 @@ impl SessionInfo {
         let view = identity_view(&identity);
         SessionInfo {
             id,
-            id_key: format!(
-                "{}\0{}\0{}",
+            decision_key_prefix: format!(
+                "{}\0{}\0{}\0{}\0",
                 view.name,
                 view.kind,
-                view.groups.join("\u{1}")
+                view.groups.join("\u{1}"),
+                connection.name()
             ),
             identity_view: view,
             connection_view: connection_view(connection),
@@ -227,10 +230,10 @@ impl Guard {
         // (only where the facts themselves may be shared, see Analyser).
         let sessionless = match shape {
             Some(shape) => {
-                let key = format!(
-                    "{}\0{}\0{shape}",
-                    session.id_key, session.connection_view.name
-                );
+                let mut key =
+                    String::with_capacity(session.decision_key_prefix.len() + shape.len());
+                key.push_str(&session.decision_key_prefix);
+                key.push_str(&shape);
                 match generation.decisions.get(&key) {
                     Some(hit) => (*hit).clone(),
                     None => {
