@@ -40,12 +40,24 @@ impl KeyBuilder {
     }
 
     fn push_escaped(&mut self, text: &str) {
-        for c in text.chars() {
-            if matches!(c, PLACEHOLDER | SEPARATOR | ESCAPE) {
+        // The three are ASCII, and an ASCII byte in UTF-8 is always a
+        // character of its own: runs between them are copied whole rather
+        // than a character at a time (every statement's every token).
+        let mut rest = text;
+        while let Some(at) = rest
+            .bytes()
+            .position(|b| b == PLACEHOLDER as u8 || b == SEPARATOR as u8 || b == ESCAPE as u8)
+        {
+            let (plain, special) = rest.split_at(at);
+            self.key.push_str(plain);
+            let mut chars = special.chars();
+            if let Some(c) = chars.next() {
                 self.key.push(ESCAPE);
+                self.key.push(c);
             }
-            self.key.push(c);
+            rest = chars.as_str();
         }
+        self.key.push_str(rest);
     }
 
     /// A literal of the given kind (`i` integer, `s` string, …).
@@ -87,6 +99,36 @@ impl std::fmt::Write for Escaping<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_escaped_character_by_character() {
+        fn one_at_a_time(text: &str) -> String {
+            let mut key = String::new();
+            for c in text.chars() {
+                if matches!(c, PLACEHOLDER | SEPARATOR | ESCAPE) {
+                    key.push(ESCAPE);
+                }
+                key.push(c);
+            }
+            key.push(SEPARATOR);
+            key
+        }
+        for text in [
+            "",
+            "select",
+            "\"a b\"",
+            "\\",
+            "\u{1}",
+            "\"\u{1}i\\ x\"",
+            "ünïcödé ☃ \\\u{1}  end ",
+            "  ",
+            "\u{1}\u{1}",
+        ] {
+            let mut key = KeyBuilder::default();
+            key.token(text);
+            assert_eq!(key.finish(), one_at_a_time(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn a_key_has_a_literal_only_where_one_was_written() {
