@@ -904,10 +904,6 @@ impl<'a> Relay<'a> {
     }
 }
 
-/// What a recording keeps of a command's text: never what a detector
-/// recognises, and for a statement that names a column under a masking
-/// rule, no literal value at all (`set password = 'hunter2'` is recorded
-/// as `set password = $1`).
 /// `<session id>-<number, at least 8 digits>`, as `format!("{}-{:08}")`
 /// would write it, without the formatting machinery on every command.
 fn command_id(session: &str, n: u64) -> String {
@@ -930,6 +926,10 @@ fn command_id(session: &str, n: u64) -> String {
     id
 }
 
+/// What a recording keeps of a command's text: never what a detector
+/// recognises, and for a statement that names a column under a masking
+/// rule, no literal value at all (`set password = 'hunter2'` is recorded
+/// as `set password = $1`).
 fn recorded_text(
     policy: &airlock_core::masking::MaskPolicy,
     text: &str,

@@ -184,7 +184,7 @@ pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), S
     }
 }
 
-/// Inserts `records` (at most [`RECORDS_PER_INSERT`]).
+/// Inserts `records`, in runs of at most [`RECORDS_PER_INSERT`].
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     mut records: Vec<Linked<'_>>,
