@@ -283,3 +283,70 @@ async fn aborting_a_spooling_writer_stops_it() {
         "{refused:?}"
     );
 }
+
+fn lingering_spooled(spooled_linger: Duration) -> WriterConfig {
+    WriterConfig {
+        linger: Duration::from_millis(10),
+        spooled_linger,
+        ..WriterConfig::default()
+    }
+}
+
+/// Spooled batches wait in memory for the spooled linger, so the store
+/// commits them in larger transactions; a flush does not wait it out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spooled_batches_are_gathered_and_a_flush_cuts_the_gathering_short() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+    let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
+    let config = lingering_spooled(Duration::from_secs(60));
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool).expect("writer");
+    writer
+        .commit(vec![start("s1", 1_000), command("s1", 0)])
+        .await
+        .expect("durable write");
+    // Far beyond the buffered linger, far below the spooled one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        records(store.as_ref()).await,
+        0,
+        "committed before the linger ended"
+    );
+    tokio::time::timeout(Duration::from_secs(20), writer.flush())
+        .await
+        .expect("the flush waited out the spooled linger")
+        .expect("flush");
+    assert_eq!(store.session_events("s1").await.expect("events").len(), 1);
+}
+
+/// A buffered record is only in memory until the store has it: it waits no
+/// longer than the buffered linger, also behind spooled batches that are
+/// being gathered for much longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buffered_record_behind_spooled_batches_waits_only_the_short_linger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+    let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
+    let config = lingering_spooled(Duration::from_secs(60));
+    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool).expect("writer");
+    writer
+        .commit(vec![start("s1", 1_000), command("s1", 0)])
+        .await
+        .expect("durable write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    writer
+        .record_all(vec![outcome("s1", 0)])
+        .await
+        .expect("buffered record");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while records(store.as_ref()).await == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the buffered record waited for the spooled linger"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let events = store.session_events("s1").await.expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0].outcome.is_some(), "{events:?}");
+}
