@@ -53,9 +53,11 @@ pub struct WriterConfig {
     /// before it commits them to the store together. Their records are
     /// durable, so nobody waits for this commit, and a larger transaction
     /// costs the store less per record (`write_cost`: about a fifth less
-    /// at 2 000 ops than at 500, bench/RESULTS.md). Batches that are not
-    /// spooled (buffered mode) wait only `linger` here: until the store
-    /// has them, a crash loses them.
+    /// at 2 000 ops than at 500, bench/RESULTS.md). Outcomes and session
+    /// records wait with them. A command's record that is only in memory
+    /// (buffered mode) cuts the gathering short within `linger`, which is
+    /// also how often the filler looks: until the store has that record, a
+    /// crash loses it. No gathering without a `linger`.
     pub spooled_linger: Duration,
     /// Records handed to the store's filler and not yet committed beyond
     /// which the writer takes nothing new until the store catches up. The
@@ -682,7 +684,7 @@ async fn fill(
         // transaction saves the store work per record.
         let linger = lingers.of(&fills);
         if !linger.is_zero() {
-            gather(&mut rx, &mut fills, max_batch, linger, &lingers).await;
+            gather(&mut rx, &mut fills, max_batch, linger, lingers.unspooled).await;
         }
         let mut spooled_to = None;
         for f in fills.drain(..) {
@@ -715,32 +717,38 @@ async fn fill(
     }
 }
 
-/// Takes what the writer hands over for `linger`, up to `max_batch`
-/// batches. Stops early when a batch arrives that someone waits for, or
-/// one not yet spooled that may wait only the shorter linger.
+/// Takes what the writer hands over for up to `linger`, up to `max_batch`
+/// batches, looking once every `step` (the buffered linger): one wake-up
+/// per look, where waking for every batch handed over cost the filler
+/// more than the larger transaction saved. Stops at the first look that
+/// finds a batch someone waits for, or one only in memory, which has then
+/// waited at most one step here.
 async fn gather(
     rx: &mut mpsc::UnboundedReceiver<Fill>,
     fills: &mut Vec<Fill>,
     max_batch: usize,
     linger: Duration,
-    lingers: &Lingers,
+    step: Duration,
 ) {
-    let start = tokio::time::Instant::now();
-    let mut deadline = start + linger;
-    let timer = tokio::time::sleep_until(deadline);
-    tokio::pin!(timer);
+    let deadline = tokio::time::Instant::now() + linger;
     while fills.len() < max_batch {
-        tokio::select! {
-            () = &mut timer => break,
-            next = rx.recv() => {
-                let Some(fill) = next else { break };
-                fills.push(fill);
-                let shorter = start + lingers.of(fills);
-                if shorter < deadline {
-                    deadline = shorter;
-                    timer.as_mut().reset(deadline);
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            break;
+        }
+        tokio::time::sleep(step.min(deadline - now)).await;
+        let mut cut_short = false;
+        while fills.len() < max_batch {
+            match rx.try_recv() {
+                Ok(fill) => {
+                    cut_short |= !fill.may_wait_long();
+                    fills.push(fill);
                 }
+                Err(_) => break,
             }
+        }
+        if cut_short {
+            break;
         }
     }
 }
@@ -757,7 +765,9 @@ impl Lingers {
     fn of(&self, fills: &[Fill]) -> Duration {
         if fills.iter().any(Fill::waited_on) {
             Duration::ZERO
-        } else if fills.iter().all(Fill::spooled) {
+        } else if fills.iter().all(Fill::may_wait_long) && !self.unspooled.is_zero() {
+            // Without a step to look in (no buffered linger) a batch only
+            // in memory arriving meanwhile could not be seen in time.
             self.spooled
         } else {
             self.unspooled
@@ -766,15 +776,30 @@ impl Lingers {
 }
 
 impl Fill {
-    /// In the spool already: a crash does not lose it.
-    fn spooled(&self) -> bool {
-        matches!(
-            self,
+    /// Whether the batch may wait the spooled linger: it is in the spool
+    /// already, so a crash does not lose it, or it holds no command record
+    /// (outcomes and session records in durable mode, whose commands are
+    /// spooled). Records of commands in buffered mode, only in memory,
+    /// wait no longer than the buffered linger.
+    fn may_wait_long(&self) -> bool {
+        match self {
             Fill::Batch {
                 spooled: Some(_),
+                acks,
                 ..
+            } => acks.is_empty(),
+            Fill::Batch {
+                spooled: None,
+                ops,
+                acks,
+            } => {
+                acks.is_empty()
+                    && !ops
+                        .iter()
+                        .any(|op| matches!(op, WriteOp::Command(_) | WriteOp::Finished(_)))
             }
-        )
+            Fill::Flush(_) => false,
+        }
     }
 
     /// Someone waits for the store to have it.

@@ -319,11 +319,12 @@ async fn spooled_batches_are_gathered_and_a_flush_cuts_the_gathering_short() {
     assert_eq!(store.session_events("s1").await.expect("events").len(), 1);
 }
 
-/// A buffered record is only in memory until the store has it: it waits no
-/// longer than the buffered linger, also behind spooled batches that are
-/// being gathered for much longer.
+/// A buffered command's record is only in memory until the store has it:
+/// it waits no longer than the buffered linger, also behind spooled
+/// batches that are being gathered for much longer. (An outcome may wait
+/// with them: its command's record is what must not be lost.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_buffered_record_behind_spooled_batches_waits_only_the_short_linger() {
+async fn a_buffered_command_behind_spooled_batches_waits_only_the_short_linger() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
     let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
@@ -337,16 +338,26 @@ async fn a_buffered_record_behind_spooled_batches_waits_only_the_short_linger() 
     writer
         .record_all(vec![outcome("s1", 0)])
         .await
-        .expect("buffered record");
+        .expect("outcome");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        records(store.as_ref()).await,
+        0,
+        "the outcome cut the gathering short"
+    );
+    writer
+        .send(command("s1", 1))
+        .await
+        .expect("buffered command");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while records(store.as_ref()).await == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the buffered record waited for the spooled linger"
+            "the buffered command waited for the spooled linger"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let events = store.session_events("s1").await.expect("events");
-    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events.len(), 2, "{events:?}");
     assert!(events[0].outcome.is_some(), "{events:?}");
 }

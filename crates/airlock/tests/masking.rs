@@ -10,7 +10,7 @@ use tokio_postgres::SimpleQueryMessage;
 
 use common::pg::{TempDb, direct};
 use common::pgclient::{bounded, connect_ok, db_error};
-use common::record::{all_events, wait_for_event};
+use common::record::{all_events, wait_for_event, wait_for_events};
 use common::{Gateway, psql};
 
 const CARD: &str = "4111 1111 1111 1111";
@@ -395,11 +395,22 @@ async fn a_mask_rule_masks_for_whom_it_fires_and_masking_off_refuses_it() {
     // A masked number cannot carry a text: it arrives as NULL, which the
     // driver can read, rather than bytes it cannot.
     assert_eq!(row.get::<_, Option<f64>>(2), None);
-    let (_, event) = wait_for_event(&gw, "select name, note");
+    // Both sessions ran the statement; the agent's record may reach the
+    // store after the person's.
+    let events = wait_for_events(&gw, "select name, note", 2);
+    let (_, event) = events
+        .iter()
+        .find(|(_, e)| e["identity"] == "bot")
+        .expect("the agent's event");
     assert!(
         event.to_string().contains("mask:agents-see-no-names"),
         "{event}"
     );
+    let (_, event) = events
+        .iter()
+        .find(|(_, e)| e["identity"] == "alice")
+        .expect("the person's event");
+    assert_eq!(event["verdict"], "allow", "{event}");
 
     // Masking switched off: the rule cannot be honoured, so it refuses;
     // everyone else gets results unmasked.
