@@ -284,12 +284,24 @@ async fn aborting_a_spooling_writer_stops_it() {
     );
 }
 
-fn lingering_spooled(spooled_linger: Duration) -> WriterConfig {
-    WriterConfig {
+/// A spooling writer that gathers spooled frames for a minute (buffered
+/// records 10 ms), with session `s1` and its first command spooled.
+async fn gathering_writer(
+    dir: &std::path::Path,
+) -> (Arc<SqliteStore>, Writer, tokio::task::JoinHandle<()>) {
+    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
+    let spool = Spool::open(&dir.join("spool"), false).expect("spool");
+    let config = WriterConfig {
         linger: Duration::from_millis(10),
-        spooled_linger,
+        spooled_linger: Duration::from_secs(60),
         ..WriterConfig::default()
-    }
+    };
+    let (writer, task) = Writer::spawn_spooled(store.clone(), config, spool).expect("writer");
+    writer
+        .commit(vec![start("s1", 1_000), command("s1", 0)])
+        .await
+        .expect("durable write");
+    (store, writer, task)
 }
 
 /// Spooled batches wait in memory for the spooled linger, so the store
@@ -297,14 +309,7 @@ fn lingering_spooled(spooled_linger: Duration) -> WriterConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spooled_batches_are_gathered_and_a_flush_cuts_the_gathering_short() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
-    let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
-    let config = lingering_spooled(Duration::from_secs(60));
-    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool).expect("writer");
-    writer
-        .commit(vec![start("s1", 1_000), command("s1", 0)])
-        .await
-        .expect("durable write");
+    let (store, writer, _task) = gathering_writer(dir.path()).await;
     // Far beyond the buffered linger, far below the spooled one.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
@@ -326,14 +331,7 @@ async fn spooled_batches_are_gathered_and_a_flush_cuts_the_gathering_short() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_buffered_command_behind_spooled_batches_waits_only_the_short_linger() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(SqliteStore::open_in_memory().await.expect("open"));
-    let spool = Spool::open(&dir.path().join("spool"), false).expect("spool");
-    let config = lingering_spooled(Duration::from_secs(60));
-    let (writer, _task) = Writer::spawn_spooled(store.clone(), config, spool).expect("writer");
-    writer
-        .commit(vec![start("s1", 1_000), command("s1", 0)])
-        .await
-        .expect("durable write");
+    let (store, writer, _task) = gathering_writer(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     writer
         .record_all(vec![outcome("s1", 0)])
