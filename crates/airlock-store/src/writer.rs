@@ -163,7 +163,13 @@ impl Writer {
             fill_rx,
             config.max_batch.max(1),
             Lingers {
-                spooled: config.spooled_linger,
+                // Without a spool there are no spooled frames to gather,
+                // and outcomes keep the usual linger.
+                spooled: if spool.is_some() {
+                    config.spooled_linger
+                } else {
+                    config.linger
+                },
                 unspooled: config.linger,
             },
             healthy.clone(),
