@@ -762,14 +762,22 @@ async fn malformed_messages_after_login_end_that_session_only() {
             (direct(&s.db.name, &backends) == "0").then_some(())
         });
     }
-    let ended: Vec<_> = sessions(&s.gw)
-        .into_iter()
-        .filter(|x| {
-            x["end_reason"]
-                .as_str()
-                .is_some_and(|r| r.starts_with("protocol violation"))
-        })
-        .collect();
+    // A session's end reaches the store behind it (docs/audit.md): the
+    // last one may not be there yet.
+    let ended_by_violation = || -> Vec<_> {
+        sessions(&s.gw)
+            .into_iter()
+            .filter(|x| {
+                x["end_reason"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("protocol violation"))
+            })
+            .collect()
+    };
+    wait_for(&s.gw, "five sessions recorded as ended", || {
+        (ended_by_violation().len() >= 5).then_some(())
+    });
+    let ended = ended_by_violation();
     assert_eq!(ended.len(), 5, "{ended:?}");
     s.still_serves().await;
     s.assert_no_secret_leaks(&[]);
