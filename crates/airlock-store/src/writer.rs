@@ -789,20 +789,12 @@ impl Fill {
     /// wait no longer than the buffered linger.
     fn may_wait_long(&self) -> bool {
         match self {
-            Fill::Batch {
-                spooled: Some(_),
-                acks,
-                ..
-            } => acks.is_empty(),
-            Fill::Batch {
-                spooled: None,
-                ops,
-                acks,
-            } => {
+            Fill::Batch { ops, spooled, acks } => {
                 acks.is_empty()
-                    && !ops
-                        .iter()
-                        .any(|op| matches!(op, WriteOp::Command(_) | WriteOp::Finished(_)))
+                    && (spooled.is_some()
+                        || !ops
+                            .iter()
+                            .any(|op| matches!(op, WriteOp::Command(_) | WriteOp::Finished(_))))
             }
             Fill::Flush(_) => false,
         }

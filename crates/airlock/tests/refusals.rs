@@ -774,10 +774,10 @@ async fn malformed_messages_after_login_end_that_session_only() {
             })
             .collect()
     };
-    wait_for(&s.gw, "five sessions recorded as ended", || {
-        (ended_by_violation().len() >= 5).then_some(())
+    let ended = wait_for(&s.gw, "five sessions recorded as ended", || {
+        let ended = ended_by_violation();
+        (ended.len() >= 5).then_some(ended)
     });
-    let ended = ended_by_violation();
     assert_eq!(ended.len(), 5, "{ended:?}");
     s.still_serves().await;
     s.assert_no_secret_leaks(&[]);
