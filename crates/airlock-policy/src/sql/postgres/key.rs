@@ -1,4 +1,5 @@
-//! The PostgreSQL cache key, from the server's own lexer.
+//! The PostgreSQL cache key, from the server's own lexer (or, for a plain
+//! text, from `plain_key`, which keys it the same way).
 //!
 //! Not `pg_query::normalize`: it turns `LIMIT ALL` and `LIMIT NULL` into
 //! the same `$n` as `LIMIT 10`, so an unbounded SELECT would share a key
@@ -10,6 +11,12 @@ use pg_query::protobuf::Token;
 use crate::sql::key::KeyBuilder;
 
 pub(super) fn key(text: &str) -> Option<String> {
+    super::plain_key::key(text).or_else(|| lexed(text))
+}
+
+/// The key from the lexer's tokens: for any text, and the reference the
+/// plain scanner is tested against.
+pub(super) fn lexed(text: &str) -> Option<String> {
     // `scan_tokens` (4x faster than `scan`, which goes through protobuf)
     // builds a slice from the C array even when it is empty and null:
     // undefined behaviour, a panic in debug builds. Only whitespace has no

@@ -14,6 +14,7 @@ mod key;
 mod kinds;
 mod lineage;
 mod names;
+mod plain_key;
 mod settings;
 mod utility;
 mod walk;
