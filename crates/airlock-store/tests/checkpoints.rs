@@ -667,8 +667,8 @@ async fn pruning_refuses_to_hide_damage() {
 }
 
 /// A log written before checkpoints existed (migrations up to 0003) goes
-/// through the rebuild of `audit_log` in 0004 intact, guard triggers and
-/// all.
+/// through the rebuilds of `audit_log` in 0004 and 0007 intact, guard
+/// triggers, CHECK on `kind` and all.
 #[tokio::test]
 async fn a_log_from_before_checkpoints_survives_the_upgrade() {
     let log = log().await;
@@ -751,5 +751,42 @@ async fn a_log_from_before_checkpoints_survives_the_upgrade() {
         .await
         .expect_err("no anchor: nothing may be deleted");
     assert!(err.to_string().contains("append-only"), "{err}");
+    let err = sqlx::query("UPDATE audit_log SET body = '{}' WHERE seq = 3")
+        .execute(&mut conn)
+        .await
+        .expect_err("records may not be edited");
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = sqlx::query(
+        "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
+         prev_hash, hash) VALUES (99, 'commands', 'x', 0, '', '', '', '{}', x'', x'')",
+    )
+    .execute(&mut conn)
+    .await
+    .expect_err("an unknown kind is refused");
+    assert!(err.to_string().contains("CHECK"), "{err}");
+    conn.close().await.expect("close");
+}
+
+/// SQLite checks `kind IN (<constants>)` by filling an ephemeral table,
+/// and fills it again for every row of a multi-row INSERT (migration
+/// 0007): the statement the store inserts records with must build none.
+#[tokio::test]
+async fn inserting_records_builds_no_table_per_row() {
+    let log = log().await;
+    let mut conn = raw(&log.path).await;
+    let values = ["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; 4].join(", ");
+    let program = sqlx::query(AssertSqlSafe(format!(
+        "EXPLAIN INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, \
+         body, prev_hash, hash) VALUES {values}"
+    )))
+    .fetch_all(&mut conn)
+    .await
+    .expect("explain");
+    let opcodes: Vec<String> = program.iter().map(|row| row.get("opcode")).collect();
+    assert!(opcodes.iter().any(|op| op == "Insert"), "{opcodes:?}");
+    assert!(
+        !opcodes.iter().any(|op| op == "OpenEphemeral"),
+        "a table built per row: {opcodes:?}"
+    );
     conn.close().await.expect("close");
 }
