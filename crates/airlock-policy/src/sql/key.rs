@@ -30,6 +30,14 @@ impl KeyBuilder {
         self.key.push(SEPARATOR);
     }
 
+    /// A token that cannot hold a separator, escape or placeholder (a
+    /// bare name, a number, an operator): copied without looking for them.
+    pub(super) fn plain_token(&mut self, text: &str) {
+        debug_assert!(!text.contains([PLACEHOLDER, SEPARATOR, ESCAPE]));
+        self.key.push_str(text);
+        self.key.push(SEPARATOR);
+    }
+
     /// A token kept as its `Display` writes it, without an intermediate
     /// string.
     pub(super) fn display(&mut self, token: &impl std::fmt::Display) {

@@ -32,7 +32,7 @@ pub(super) fn key(text: &str) -> Option<String> {
                 if matches!(bytes.get(end), Some(b'\'' | b'"' | b'$')) || !is_ascii(bytes, end) {
                     return None;
                 }
-                key.token(&text[at..end]);
+                key.plain_token(&text[at..end]);
                 at = end;
             }
             b'0'..=b'9' => {
@@ -69,17 +69,17 @@ pub(super) fn key(text: &str) -> Option<String> {
                 at = end;
             }
             b',' | b'(' | b')' | b'[' | b']' | b';' => {
-                key.token(&text[at..=at]);
+                key.plain_token(&text[at..=at]);
                 at += 1;
             }
             // `..`, `.5`
             b'.' if !matches!(next, Some(b'.' | b'0'..=b'9')) => {
-                key.token(".");
+                key.plain_token(".");
                 at += 1;
             }
             // `::`, `:=`
             b':' if !matches!(next, Some(b':' | b'=')) => {
-                key.token(":");
+                key.plain_token(":");
                 at += 1;
             }
             // The comparisons of two characters, alone.
@@ -89,7 +89,7 @@ pub(super) fn key(text: &str) -> Option<String> {
                     (b'<', Some(b'>' | b'=')) | (b'>' | b'!', Some(b'='))
                 ) && !bytes.get(at + 2).copied().is_some_and(is_operator_char) =>
             {
-                key.token(&text[at..at + 2]);
+                key.plain_token(&text[at..at + 2]);
                 at += 2;
             }
             // One operator character alone. Other runs may be one operator,
@@ -98,7 +98,7 @@ pub(super) fn key(text: &str) -> Option<String> {
             | b'#' | b'|' | b'`' | b'?'
                 if !next.is_some_and(is_operator_char) =>
             {
-                key.token(&text[at..=at]);
+                key.plain_token(&text[at..=at]);
                 at += 1;
             }
             _ => return None,
