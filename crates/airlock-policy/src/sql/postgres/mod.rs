@@ -49,6 +49,10 @@ pub(super) fn normalize(text: &str) -> Option<String> {
     key::key(text)
 }
 
+pub(super) fn lexed_key(text: &str) -> Option<String> {
+    key::lexed(text)
+}
+
 pub(super) fn settings_dependence(text: &str) -> crate::sql::SettingsDependence {
     settings::dependence(text)
 }
