@@ -11,6 +11,9 @@ pub enum StoreError {
     Ambiguous(String),
     #[error("store database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite refused a statement run through its own API.
+    #[error("store database error: {0}")]
+    Sqlite(String),
     #[error("store migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("store is unavailable: {0}")]

@@ -6,6 +6,7 @@
 
 mod batch;
 mod checkpoint;
+mod direct_insert;
 mod grants;
 mod read;
 mod retention;

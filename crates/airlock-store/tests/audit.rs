@@ -256,6 +256,52 @@ async fn a_batch_reusing_an_id_after_its_first_fails_whole() {
     );
 }
 
+/// SQLite failing part way through a batch's records (here a trigger that
+/// stands in for a full disk or an I/O error) fails the whole batch with
+/// SQLite's own message, and the store goes on once the cause is gone.
+#[tokio::test]
+async fn a_batch_sqlite_refuses_part_way_fails_whole_and_says_why() {
+    let log = log().await;
+    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&log.path))
+        .await
+        .expect("raw connection");
+    sqlx::raw_sql(
+        "CREATE TRIGGER refuse_late BEFORE INSERT ON audit_log WHEN NEW.seq > 15 \
+         BEGIN SELECT RAISE(ABORT, 'the disk is full, say'); END",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("trigger");
+    let batch: Vec<WriteOp> = (0..4).map(|n| command("s3", n)).collect();
+    let result = log.store.write_batch(&batch).await;
+    match &result {
+        Err(e @ StoreError::Sqlite(message)) => {
+            assert!(message.contains("the disk is full, say"), "{message}");
+            assert!(e.to_string().starts_with("store database error"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let verdict = log.store.verify_audit().await.expect("verify");
+    assert!(
+        matches!(verdict, AuditVerification::Intact { records: 13, .. }),
+        "the two records before the refusal did not stay: {verdict:?}"
+    );
+    sqlx::raw_sql("DROP TRIGGER refuse_late")
+        .execute(&mut conn)
+        .await
+        .expect("drop trigger");
+    conn.close().await.expect("close");
+    log.store
+        .write_batch(&batch)
+        .await
+        .expect("the same batch, now");
+    let verdict = log.store.verify_audit().await.expect("verify");
+    assert!(
+        matches!(verdict, AuditVerification::Intact { records: 17, .. }),
+        "{verdict:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_new_batch_starting_with_a_reused_id_is_not_taken_for_a_retry() {
     let log = log().await;

@@ -7,30 +7,26 @@
 //! transaction, so it landed entirely or not at all, and its first and last
 //! records tell which.
 
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use sqlx::{Row, SqliteConnection};
 
+use super::direct_insert;
 use super::rows::millis;
 use crate::body::{self, Entry};
 use crate::chain::{self, GENESIS, Hashed};
 use crate::{SessionEnd, SessionStart, StoreError, WriteOp};
 
-/// Chain records inserted per statement: one statement per run of records
-/// instead of one per record, because every statement is a round trip to
-/// the connection's thread. 128 rows × 10 columns stays far below
-/// SQLite's limit on bound parameters. A power of two (see
-/// [`insert_text`]).
-const RECORDS_PER_INSERT: usize = 128;
-const _: () = assert!(RECORDS_PER_INSERT.is_power_of_two());
+/// Records linked before they are inserted together: a run's records
+/// (their bodies) are held in memory until then, and each run prepares
+/// the INSERT once.
+const RECORDS_PER_INSERT: usize = 512;
 
 /// A record with its place in the chain.
 pub(super) struct Linked<'a> {
     pub seq: i64,
     pub entry: Entry<'a>,
-    /// Shared with the previous record's `hash`: bound values are moved
-    /// into the statement, so one copy serves both.
+    /// Shared with the previous record's `hash`: one copy serves both.
     pub prev_hash: Arc<[u8]>,
     pub hash: Arc<[u8]>,
 }
@@ -57,7 +53,6 @@ pub(super) async fn apply_all(
     let (mut seq, prev_hash) = tip;
     let mut prev_hash: Arc<[u8]> = prev_hash.into();
     let mut scratch = Vec::new();
-    let mut texts = SharedTexts::default();
     let mut pending: Vec<Linked<'_>> = Vec::with_capacity(ops.len().min(RECORDS_PER_INSERT));
     for op in ops {
         let entry = body::entry(op)?;
@@ -73,7 +68,7 @@ pub(super) async fn apply_all(
             hash,
         });
         if pending.len() == RECORDS_PER_INSERT {
-            insert_shared(conn, &mut pending, &mut texts).await?;
+            insert_pending(conn, &mut pending).await?;
         }
         // The summary table is separate from the chain, so its statements
         // need not wait for the pending records.
@@ -83,22 +78,7 @@ pub(super) async fn apply_all(
             WriteOp::Command(_) | WriteOp::Finished(_) | WriteOp::Outcome(_) => {}
         }
     }
-    insert_shared(conn, &mut pending, &mut texts).await
-}
-
-/// One copy of each distinct text a batch binds in its session, identity,
-/// connection and kind columns. They repeat from record to record, and a
-/// text bound by reference is otherwise copied for every row.
-#[derive(Default)]
-struct SharedTexts<'a>(HashMap<&'a str, Arc<str>>);
-
-impl<'a> SharedTexts<'a> {
-    fn get(&mut self, text: &'a str) -> Arc<str> {
-        self.0
-            .entry(text)
-            .or_insert_with(|| Arc::from(text))
-            .clone()
-    }
+    insert_pending(conn, &mut pending).await
 }
 
 pub(super) fn hashed<'a>(e: &'a Entry<'_>) -> Hashed<'a> {
@@ -184,82 +164,28 @@ pub(super) async fn tip(conn: &mut SqliteConnection) -> Result<(i64, Vec<u8>), S
     }
 }
 
-/// Inserts `records`, in runs of at most [`RECORDS_PER_INSERT`].
+/// Inserts `records`.
 pub(super) async fn insert(
     conn: &mut SqliteConnection,
     mut records: Vec<Linked<'_>>,
 ) -> Result<(), StoreError> {
-    insert_shared(conn, &mut records, &mut SharedTexts::default()).await
+    insert_pending(conn, &mut records).await
 }
 
-/// Inserts and empties `records`, their values moved into the statements.
-async fn insert_shared<'a>(
+/// Inserts and empties `records`, through SQLite's own API on this thread
+/// ([`direct_insert`]): the connection stays in the caller's transaction.
+async fn insert_pending(
     conn: &mut SqliteConnection,
-    records: &mut Vec<Linked<'a>>,
-    texts: &mut SharedTexts<'a>,
+    records: &mut Vec<Linked<'_>>,
 ) -> Result<(), StoreError> {
     let (Some(first), Some(last)) = (records.first(), records.last()) else {
         return Ok(());
     };
     // Named in the error, should the ids collide.
     let (first_id, last_id) = (first.entry.id.clone(), last.entry.id.clone());
-    let mut rows = records.drain(..);
-    while rows.len() > 0 {
-        // Runs of a power of two rows: eight statement texts in all, each
-        // prepared once per connection, where a text for every run length
-        // made SQLite parse most batches' last statement afresh.
-        let run = 1usize << rows.len().ilog2();
-        let mut query = sqlx::query(insert_text(run));
-        for r in rows.by_ref().take(run) {
-            query = query
-                .bind(r.seq)
-                .bind(texts.get(r.entry.kind.as_str()))
-                .bind(r.entry.id)
-                .bind(r.entry.at)
-                .bind(texts.get(r.entry.session))
-                .bind(texts.get(r.entry.identity))
-                .bind(texts.get(r.entry.connection))
-                .bind(r.entry.body)
-                .bind(r.prev_hash)
-                .bind(r.hash);
-        }
-        query.execute(&mut *conn).await.map_err(|e| {
-            if super::is_unique_violation(&e) {
-                // Only a caller reusing ids gets here (a retried batch was
-                // recognised above), so say which records collided.
-                StoreError::AlreadyExists(format!(
-                    "an audit record among ids {first_id} … {last_id}"
-                ))
-            } else {
-                StoreError::Database(e)
-            }
-        })?;
-    }
-    Ok(())
-}
-
-/// The INSERT of `rows` records (a power of two up to
-/// [`RECORDS_PER_INSERT`]), written once: formatting the placeholders
-/// anew for every batch cost about as much as binding the values.
-fn insert_text(rows: usize) -> &'static str {
-    const RUN_LENGTHS: usize = RECORDS_PER_INSERT.ilog2() as usize + 1;
-    static TEXTS: [OnceLock<String>; RUN_LENGTHS] = [const { OnceLock::new() }; RUN_LENGTHS];
-    debug_assert!(rows.is_power_of_two() && rows <= RECORDS_PER_INSERT);
-    TEXTS[rows.ilog2() as usize].get_or_init(|| {
-        // Not `INSERT OR ROLLBACK`, though it would save SQLite the
-        // statement journal (about 5 % of the store's CPU per record):
-        // SQLite ending the transaction under sqlx leaves the pooled
-        // connection believing it is still in one, and its next batch fails.
-        let mut text = String::from(
-            "INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \
-             prev_hash, hash) VALUES ",
-        );
-        for n in 0..rows {
-            text.push_str(if n == 0 { "" } else { ", " });
-            text.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        }
-        text
-    })
+    let mut handle = conn.lock_handle().await?;
+    direct_insert::insert(handle.as_raw_handle(), records.drain(..))
+        .map_err(|failure| failure.into_error(&first_id, &last_id))
 }
 
 async fn session_start(conn: &mut SqliteConnection, s: &SessionStart) -> Result<(), StoreError> {
