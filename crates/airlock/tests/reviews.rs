@@ -155,18 +155,29 @@ impl Setup {
         )
     }
 
-    /// The audit export's line for the (last) command containing `needle`.
+    /// The audit export's line for the (last) command containing `needle`,
+    /// waited for: a durable command's record is in the spool before the
+    /// command runs, and reaches the store (which the export reads) up to
+    /// about 100 ms later (docs/audit.md).
     fn audit_line(&self, needle: &str) -> Value {
-        let out = self.gw.cli_ok(&["audit", "export", "--format", "jsonl"]);
-        out.lines()
-            .rev()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|l| {
-                l["command"]
-                    .as_str()
-                    .is_some_and(|c| c.to_lowercase().contains(needle))
-            })
-            .unwrap_or_else(|| panic!("no audit line for {needle:?}: {out}"))
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = self.gw.cli_ok(&["audit", "export", "--format", "jsonl"]);
+            let line = out
+                .lines()
+                .rev()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|l| {
+                    l["command"]
+                        .as_str()
+                        .is_some_and(|c| c.to_lowercase().contains(needle))
+                });
+            match line {
+                Some(line) => return line,
+                None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                None => panic!("no audit line for {needle:?}: {out}"),
+            }
+        }
     }
 
     /// No token of any identity shows up in the gateway's log.
