@@ -4,11 +4,12 @@
 //! again for the connection's worker thread and copied a third time into
 //! SQLite (`SQLITE_TRANSIENT`), and every statement is a round trip to
 //! that thread: binding a record's ten values cost about half as much as
-//! SQLite's work to store it (bench/RESULTS.md, thirteenth run). Here the connection is
-//! borrowed from sqlx for the duration of a run of records (it stays
-//! inside the caller's transaction), one statement is prepared, and each
-//! record's values are bound where they lie (`SQLITE_STATIC`): they stay
-//! put until the statement is reset, before the record is dropped.
+//! SQLite's work to store it (bench/RESULTS.md, thirteenth run). Here the
+//! connection is borrowed from sqlx for the duration of a run of records
+//! (it stays inside the caller's transaction), one statement is prepared,
+//! and each record's values are bound where they lie (`SQLITE_STATIC`):
+//! they stay put until the statement is reset, before the record is
+//! dropped.
 
 use std::ffi::{CStr, c_char, c_int};
 use std::ptr::{self, NonNull};
@@ -18,15 +19,15 @@ use libsqlite3_sys as ffi;
 use super::batch::Linked;
 use crate::StoreError;
 
-/// One record per run: a statement of many rows did not do better
+/// One record per step: a statement of many rows did not do better
 /// (bench/RESULTS.md, thirteenth run).
 const INSERT: &CStr = c"INSERT INTO audit_log (seq, kind, id, at, session_id, identity, \
     connection, body, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 /// Why a record did not go in: SQLite's result code and message.
 pub(super) struct Failure {
-    pub unique_violation: bool,
-    pub message: String,
+    unique_violation: bool,
+    message: String,
 }
 
 impl Failure {
