@@ -790,3 +790,50 @@ async fn inserting_records_builds_no_table_per_row() {
     );
     conn.close().await.expect("close");
 }
+
+/// A verify that runs while the gateway goes on appending records and
+/// checkpoints reads one snapshot: a checkpoint written after its walk
+/// passed the tip must not read as a log cut short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_beside_a_writing_gateway_reads_one_snapshot() {
+    let log = log().await;
+    // Another pool on the file, as the gateway's process would have.
+    let gateway = SqliteStore::open(&log.path).await.expect("open again");
+    let (key, der) = CheckpointKey::generate().expect("key");
+    let trusted = [CheckpointKey::from_pkcs8(&der)
+        .expect("same key")
+        .public_key()];
+    let writing = tokio::spawn(async move {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let mut rounds = 0;
+        while rounds < 300 && std::time::Instant::now() < until {
+            let session = format!("w{rounds}");
+            gateway.write_batch(&recent(&session)).await.expect("write");
+            gateway
+                .write_checkpoint(&key, late())
+                .await
+                .expect("write checkpoint");
+            rounds += 1;
+        }
+        rounds
+    });
+    let mut verified = 0;
+    while !writing.is_finished() {
+        let r = log
+            .store
+            .verify_audit_checkpoints(&trusted)
+            .await
+            .expect("verify runs");
+        assert!(
+            matches!(r.verification, AuditVerification::Intact { .. }),
+            "after {verified} verifications: {:?}",
+            r.verification
+        );
+        verified += 1;
+    }
+    let rounds = writing.await.expect("writer");
+    assert!(
+        rounds > 0 && verified > 0,
+        "{rounds} rounds, {verified} verifications"
+    );
+}

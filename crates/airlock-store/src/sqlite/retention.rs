@@ -50,10 +50,13 @@ pub(super) async fn write_anchor(
     if last_pruned <= anchored {
         return Ok(nothing);
     }
-    let current = super::verify_checkpoints::latest_anchor(pool)
+    let mut conn = pool.acquire().await?;
+    let current = super::verify_checkpoints::latest_anchor(&mut conn)
         .await?
         .and_then(Result::ok);
-    match verify::walk(pool, current.as_ref(), last_pruned, &[]).await? {
+    let walked = verify::walk(&mut conn, current.as_ref(), last_pruned, &[]).await?;
+    drop(conn);
+    match walked {
         WalkEnd::Intact(_) => {}
         WalkEnd::Broken { problem, .. } => {
             return Err(StoreError::Corrupt(format!(

@@ -5,7 +5,7 @@
 
 use futures_util::TryStreamExt;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 
 use super::verify_checkpoints::{self, Span};
 use crate::chain::{self, GENESIS, Hashed};
@@ -83,7 +83,13 @@ pub(super) async fn verify(
         verification: AuditVerification::Broken { verified, problem },
         ..report
     };
-    match verify_checkpoints::latest_anchor(pool).await? {
+    // One read transaction: the anchor, the records and the checkpoints
+    // are read from one snapshot of the file, so that records appended,
+    // checkpointed or pruned by a running gateway meanwhile do not read as
+    // a log cut short or a record gone. A long walk holds the snapshot, and
+    // with it the WAL's checkpoints, until it is done.
+    let mut snapshot = pool.begin().await?;
+    match verify_checkpoints::latest_anchor(&mut snapshot).await? {
         None => {}
         Some(Err(problem)) => return Ok(broken(report, 0, problem)),
         // The walk starts from the anchor, so it must be good first.
@@ -99,13 +105,13 @@ pub(super) async fn verify(
             }
         },
     }
-    let walk = match walk(pool, report.anchor.as_ref(), i64::MAX, trusted).await? {
+    let walk = match walk(&mut snapshot, report.anchor.as_ref(), i64::MAX, trusted).await? {
         WalkEnd::Intact(walk) => walk,
         WalkEnd::Broken { verified, problem } => return Ok(broken(report, verified, problem)),
     };
     report.chain_intact = true;
     let span = Span::of(&walk, report.anchor.as_ref());
-    let tally = verify_checkpoints::check_all(pool, &span, trusted).await?;
+    let tally = verify_checkpoints::check_all(&mut snapshot, &span, trusted).await?;
     report.checkpoints = tally.verified;
     report.latest = tally.latest;
     report.verification = match tally.problem {
@@ -129,7 +135,7 @@ pub(super) async fn verify(
 /// records were pruned, from `anchor`. Checkpoint records met on the way
 /// are checked too (signed ones against `trusted`, when not empty).
 pub(super) async fn walk(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     anchor: Option<&Checkpoint>,
     until: i64,
     trusted: &[PublicKey],
@@ -139,7 +145,7 @@ pub(super) async fn walk(
          FROM audit_log WHERE seq <= ? ORDER BY seq",
     )
     .bind(until)
-    .fetch(pool);
+    .fetch(&mut *conn);
     let mut verified: u64 = 0;
     let mut scratch = Vec::new();
     let mut first: Option<(i64, Vec<u8>)> = None;
@@ -221,7 +227,7 @@ pub(super) async fn walk(
                 first,
                 last,
             };
-            return match check_vouches(pool, &walk, vouches).await? {
+            return match check_vouches(conn, &walk, vouches).await? {
                 None => Ok(WalkEnd::Intact(walk)),
                 Some(problem) => Ok(WalkEnd::Broken { verified, problem }),
             };
@@ -231,7 +237,7 @@ pub(super) async fn walk(
             record,
             prev_hash,
             predecessor,
-        }) => match holder_of(pool, &prev_hash).await? {
+        }) => match holder_of(conn, &prev_hash).await? {
             Some(links_to) => AuditProblem::Reordered {
                 record,
                 links_to,
@@ -338,7 +344,7 @@ fn checkpoint_record(
 /// Checks what checkpoint records vouch for further back, where those
 /// records are still in the log.
 async fn check_vouches(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     walk: &Walk,
     vouches: Vec<Vouch>,
 ) -> Result<Option<AuditProblem>, StoreError> {
@@ -350,7 +356,7 @@ async fn check_vouches(
         let found = if seq >= *first_seq {
             sqlx::query_scalar::<_, Vec<u8>>("SELECT hash FROM audit_log WHERE seq = ?")
                 .bind(seq)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
         } else if seq == first_seq - 1 {
             Some(first_prev.clone())
@@ -400,10 +406,13 @@ fn hashed(s: &Stored) -> Hashed<'_> {
 
 /// The record whose hash is `hash`. A scan of the whole table (there is no
 /// index on `hash`, see migration 0002), paid only when a link is broken.
-async fn holder_of(pool: &SqlitePool, hash: &[u8]) -> Result<Option<AuditRef>, StoreError> {
+async fn holder_of(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+) -> Result<Option<AuditRef>, StoreError> {
     let found = sqlx::query("SELECT seq, id FROM audit_log WHERE hash = ? ORDER BY seq LIMIT 1")
         .bind(hash)
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?;
     match found {
         None => Ok(None),

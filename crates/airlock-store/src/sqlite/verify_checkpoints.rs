@@ -5,7 +5,7 @@
 
 use futures_util::TryStreamExt;
 use sqlx::Row;
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
 use super::checkpoint;
 use super::verify::Walk;
@@ -41,7 +41,7 @@ pub(super) struct Tally {
 
 /// The anchor vouching for the highest seq, if records were ever pruned.
 pub(super) async fn latest_anchor(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
 ) -> Result<Option<Result<Checkpoint, AuditProblem>>, StoreError> {
     let row = sqlx::query(concat!(
         "SELECT ",
@@ -49,13 +49,13 @@ pub(super) async fn latest_anchor(
         " FROM audit_checkpoint WHERE purpose = 'anchor' \
          ORDER BY seq DESC, record_seq DESC LIMIT 1"
     ))
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     Ok(row.map(|row| parse(&row)))
 }
 
 pub(super) async fn check_all(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     span: &Span,
     trusted: &[PublicKey],
 ) -> Result<Tally, StoreError> {
@@ -67,7 +67,7 @@ pub(super) async fn check_all(
          LEFT JOIN audit_log r ON r.seq = c.record_seq \
          ORDER BY c.seq, c.record_seq",
     )
-    .fetch(pool);
+    .fetch(&mut *conn);
     let mut tally = Tally {
         verified: 0,
         latest: None,
