@@ -19,11 +19,29 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_airlock");
 
 /// A port nobody listens on right now.
+/// A port nothing listens on, for a gateway to listen on. Taken below the
+/// kernel's range for outgoing connections: a port `bind(:0)` handed out
+/// and released again is in that range, where any client connection of a
+/// test running beside this one could take it before the gateway binds it
+/// (a test failed with "Address already in use" so).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    use std::hash::{BuildHasher, RandomState};
+    let outgoing_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low: u16 = 10000;
+    let span = outgoing_from.saturating_sub(low).max(1000);
+    // A differently seeded hasher every call: random enough that tests
+    // picking at once pick different ports.
+    for attempt in 0u32..1000 {
+        let pick = RandomState::new().hash_one(attempt) % u64::from(span);
+        let port = low + pick as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {outgoing_from}")
 }
 
 /// A unique name for schemas, databases and identities of one test.
