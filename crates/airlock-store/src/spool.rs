@@ -31,9 +31,9 @@
 //! each append is one write of whole blocks (the last block's earlier
 //! bytes, the frame, zeros up to the block's end) that returns once the
 //! disk has it. Through the page cache, the same append took a write, a
-//! write-back of the dirty pages and a flush: about 60 % more CPU and a
-//! third more time per append on the machine the benchmarks run on
-//! (bench/RESULTS.md). A file system that refuses direct I/O gets the
+//! write-back of the dirty pages and a flush: 60–70 % more CPU and a
+//! third more time per append on the machines the benchmarks ran on
+//! (bench/RESULTS.md, twelfth and fourteenth runs). A file system that refuses direct I/O gets the
 //! page-cache path.
 
 use std::collections::VecDeque;
