@@ -85,8 +85,8 @@ pub struct Spool {
     /// Set while `file` writes directly to the disk; see the module's
     /// documentation.
     direct: Option<DirectWrites>,
-    /// Whether new segments try direct writes; off in tests of the
-    /// page-cache path.
+    /// Whether new segments try direct writes: off once the first segment's
+    /// file system refused them, and in tests of the page-cache path.
     try_direct: bool,
 }
 

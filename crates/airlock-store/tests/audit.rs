@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use airlock_store::*;
 use common::*;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 struct Log {
@@ -94,9 +94,7 @@ fn batches() -> Vec<Vec<WriteOp>> {
 /// Runs SQL on the file through a connection of its own. The triggers that
 /// stop honest mistakes are dropped first, as an intruder would.
 async fn tamper(path: &Path, sql: &str) {
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(path).await;
     let script = format!(
         "DROP TRIGGER IF EXISTS audit_log_no_update; \
          DROP TRIGGER IF EXISTS audit_log_no_delete; {sql}"
@@ -130,9 +128,7 @@ async fn several_batches_verify_and_the_tip_is_the_last_record() {
     let last = last.expect("a tip");
     assert_eq!((last.seq, last.id.as_str()), (13, "s2/end"));
 
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&log.path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&log.path).await;
     let rows = sqlx::query("SELECT seq, kind, id, at, session_id, identity, connection, body, prev_hash, hash FROM audit_log ORDER BY seq")
         .fetch_all(&mut conn)
         .await
@@ -262,9 +258,7 @@ async fn a_batch_reusing_an_id_after_its_first_fails_whole() {
 #[tokio::test]
 async fn a_batch_sqlite_refuses_part_way_fails_whole_and_says_why() {
     let log = log().await;
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&log.path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&log.path).await;
     sqlx::raw_sql(
         "CREATE TRIGGER refuse_late BEFORE INSERT ON audit_log WHEN NEW.seq > 15 \
          BEGIN SELECT RAISE(ABORT, 'the disk is full, say'); END",
@@ -318,9 +312,7 @@ async fn a_new_batch_starting_with_a_reused_id_is_not_taken_for_a_retry() {
 #[tokio::test]
 async fn the_log_refuses_plain_updates_and_deletes() {
     let log = log().await;
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&log.path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&log.path).await;
     for sql in [
         "UPDATE audit_log SET body = '{}' WHERE seq = 2",
         "DELETE FROM audit_log WHERE seq = 13",
@@ -467,9 +459,7 @@ async fn an_edit_with_a_recomputed_hash_is_caught_at_the_next_link() {
     )
     .await;
     // Give the edited record the hash its new content calls for.
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&log.path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&log.path).await;
     let row = sqlx::query("SELECT kind, id, at, session_id, identity, connection, body, prev_hash FROM audit_log WHERE seq = 4")
         .fetch_one(&mut conn)
         .await
@@ -729,9 +719,7 @@ async fn batches_of_any_length_land_whole_and_in_order() {
         AuditVerification::Intact { records, .. } => assert_eq!(records, n as u64),
         broken => panic!("{broken:?}"),
     }
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&path).await;
     let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY seq")
         .fetch_all(&mut conn)
         .await

@@ -69,16 +69,10 @@ fn late() -> DateTime<Utc> {
     at(1_700_000_200_000)
 }
 
-async fn raw(path: &Path) -> SqliteConnection {
-    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
-        .await
-        .expect("raw connection")
-}
-
 /// Runs SQL on the file with the guard triggers dropped, as an intruder
 /// would.
 async fn tamper(path: &Path, sql: &str) {
-    let mut conn = raw(path).await;
+    let mut conn = raw_connection(path).await;
     let script = format!(
         "DROP TRIGGER IF EXISTS audit_log_no_update; \
          DROP TRIGGER IF EXISTS audit_log_no_delete; \
@@ -143,7 +137,7 @@ async fn a_checkpoint_signs_the_tip_and_verifies() {
     assert_eq!(last.map(|t| t.id), Some("checkpoint/13".to_string()));
 
     // The signature, checked here from the documented message alone.
-    let mut conn = raw(&log.path).await;
+    let mut conn = raw_connection(&log.path).await;
     let row = sqlx::query("SELECT seq, hash, at, public_key, signature FROM audit_checkpoint")
         .fetch_one(&mut conn)
         .await
@@ -285,7 +279,7 @@ async fn a_key_other_than_the_trusted_one_is_forged() {
 /// The chain's hashes are recomputed from `from_seq` on after an edit, as
 /// someone who knows the (public) hash would do: the chain links up again.
 async fn rewrite_from(path: &Path, from_seq: i64) {
-    let mut conn = raw(path).await;
+    let mut conn = raw_connection(path).await;
     let rows = sqlx::query(
         "SELECT seq, kind, id, at, session_id, identity, connection, body, prev_hash \
          FROM audit_log WHERE seq >= ? ORDER BY seq",
@@ -482,7 +476,7 @@ async fn retention_prunes_behind_a_signed_anchor() {
     );
 
     // Above the anchor the log is still append-only.
-    let mut conn = raw(&log.path).await;
+    let mut conn = raw_connection(&log.path).await;
     for sql in [
         "DELETE FROM audit_log WHERE seq = 15",
         "DELETE FROM audit_checkpoint WHERE record_seq = 17",
@@ -672,7 +666,7 @@ async fn pruning_refuses_to_hide_damage() {
 #[tokio::test]
 async fn a_log_from_before_checkpoints_survives_the_upgrade() {
     let log = log().await;
-    let mut conn = raw(&log.path).await;
+    let mut conn = raw_connection(&log.path).await;
     let rows = sqlx::query(
         "SELECT seq, kind, id, at, session_id, identity, connection, body, prev_hash, hash \
          FROM audit_log ORDER BY seq",
@@ -745,7 +739,7 @@ async fn a_log_from_before_checkpoints_survives_the_upgrade() {
         .expect("a checkpoint record fits the new table")
         .expect("written");
     assert_eq!(c.record_seq, 14);
-    let mut conn = raw(&path).await;
+    let mut conn = raw_connection(&path).await;
     let err = sqlx::query("DELETE FROM audit_log WHERE seq = 3")
         .execute(&mut conn)
         .await
@@ -773,7 +767,7 @@ async fn a_log_from_before_checkpoints_survives_the_upgrade() {
 #[tokio::test]
 async fn inserting_records_builds_no_table_per_row() {
     let log = log().await;
-    let mut conn = raw(&log.path).await;
+    let mut conn = raw_connection(&log.path).await;
     let values = ["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; 4].join(", ");
     let program = sqlx::query(AssertSqlSafe(format!(
         "EXPLAIN INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, \

@@ -6,7 +6,7 @@ mod common;
 use airlock_store::*;
 use common::*;
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+
 use sqlx::{AssertSqlSafe, Connection};
 
 async fn filled() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
@@ -136,9 +136,7 @@ async fn a_kind_this_code_does_not_know_passes_through_with_its_body() {
     let (_dir, path, store) = filled().await;
     // Kinds added by later versions are written by their own code; the
     // CHECK of this schema is bypassed to stand in for one.
-    let mut conn = SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
-        .await
-        .expect("raw connection");
+    let mut conn = raw_connection(&path).await;
     sqlx::raw_sql(AssertSqlSafe(format!(
         "PRAGMA ignore_check_constraints = ON; \
          INSERT INTO audit_log (seq, kind, id, at, session_id, identity, connection, body, \

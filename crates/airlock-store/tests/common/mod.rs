@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use airlock_store::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 pub fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
@@ -310,4 +312,13 @@ impl<S: Store> Store for Faulty<S> {
     ) -> Result<AuditReport, StoreError> {
         self.inner.verify_audit_checkpoints(trusted).await
     }
+}
+
+/// A connection of its own to the store's file, outside the store: what a
+/// test uses to look at the rows, or to tamper with them as an intruder
+/// with the file would.
+pub async fn raw_connection(path: &std::path::Path) -> SqliteConnection {
+    SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(path))
+        .await
+        .expect("raw connection")
 }
