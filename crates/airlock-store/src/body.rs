@@ -3,11 +3,17 @@
 //! stored and hashed as that exact text; readers only ever parse it, so
 //! the field order below is fixed by what is already stored, not by what
 //! a later serde would produce.
+//!
+//! Command and outcome bodies, one per audited statement, are written by
+//! `body_json`; the serde structs for them below are the reference it is
+//! tested against, byte for byte.
 
 use serde::{Deserialize, Serialize};
 
+use crate::body_json;
 use crate::{AuditKind, CommandRecord, OutcomeRecord, Preview, ReviewRef, StoreError, WriteOp};
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct CommandOut<'a> {
     command: &'a str,
@@ -26,6 +32,7 @@ struct CommandOut<'a> {
 }
 
 /// An outcome carried inside its command's record.
+#[cfg(test)]
 #[derive(Serialize)]
 struct FinishedOut<'a> {
     at: i64,
@@ -36,6 +43,7 @@ struct FinishedOut<'a> {
     preview: Option<&'a Preview>,
 }
 
+#[cfg(test)]
 #[derive(Serialize)]
 struct OutcomeOut<'a> {
     event_id: &'a str,
@@ -113,14 +121,17 @@ pub(crate) struct Entry<'a> {
     pub body: String,
 }
 
-fn command_out<'a>(c: &'a CommandRecord, outcome: Option<&'a OutcomeRecord>) -> CommandOut<'a> {
-    CommandOut {
+fn command_body<'a>(
+    c: &'a CommandRecord,
+    outcome: Option<&'a OutcomeRecord>,
+) -> body_json::Command<'a> {
+    body_json::Command {
         command: &c.command,
         params: &c.params,
         verdict: &c.verdict,
         rules: &c.rules,
         review: c.review.as_deref(),
-        outcome: outcome.map(|o| FinishedOut {
+        outcome: outcome.map(|o| body_json::Finished {
             at: o.at.timestamp_millis(),
             duration_us: o.duration_us,
             rows: o.rows,
@@ -149,16 +160,16 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
             protocol: &s.protocol,
             client_addr: &s.client_addr,
         }),
-        WriteOp::Command(c) => serde_json::to_string(&command_out(c, None)),
-        WriteOp::Finished(f) => serde_json::to_string(&command_out(&f.command, Some(&f.outcome))),
-        WriteOp::Outcome(o) => serde_json::to_string(&OutcomeOut {
+        WriteOp::Command(c) => body_json::command(&command_body(c, None)),
+        WriteOp::Finished(f) => body_json::command(&command_body(&f.command, Some(&f.outcome))),
+        WriteOp::Outcome(o) => Ok(body_json::outcome(&body_json::Outcome {
             event_id: &o.event_id,
             duration_us: o.duration_us,
             rows: o.rows,
             bytes: o.bytes,
             error: o.error.as_deref(),
             preview: o.preview.as_ref(),
-        }),
+        })),
         WriteOp::SessionEnd(e) => serde_json::to_string(&SessionEndOut {
             end_reason: &e.end_reason,
             commands: e.commands,
@@ -215,4 +226,139 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
         connection,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text as records hold it: mostly plain, with quotes, backslashes,
+    /// control characters and non-ASCII mixed in.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~]{0,40}",
+            "[a-z\"\\\\\n\t\r\u{0}\u{1f}\u{7f}é東🙂 ]{0,40}",
+            any::<String>(),
+        ]
+    }
+
+    fn preview() -> impl Strategy<Value = Option<Preview>> {
+        proptest::option::of(
+            (
+                proptest::collection::vec(text(), 0..4),
+                proptest::collection::vec(
+                    proptest::collection::vec(proptest::option::of(text()), 0..4),
+                    0..4,
+                ),
+                any::<bool>(),
+            )
+                .prop_map(|(columns, rows, truncated)| Preview {
+                    columns,
+                    rows,
+                    truncated,
+                }),
+        )
+    }
+
+    fn review() -> impl Strategy<Value = Option<ReviewRef>> {
+        proptest::option::of(
+            (
+                proptest::option::of(text()),
+                text(),
+                proptest::collection::vec(text(), 0..3),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(id, state, by, grant)| ReviewRef {
+                    id,
+                    state,
+                    by,
+                    grant,
+                }),
+        )
+    }
+
+    type Finished = (i64, i64, i64, i64, Option<String>, Option<Preview>);
+
+    fn finished() -> impl Strategy<Value = Option<Finished>> {
+        proptest::option::of((
+            any::<i64>(),
+            any::<i64>(),
+            any::<i64>(),
+            any::<i64>(),
+            proptest::option::of(text()),
+            preview(),
+        ))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn command_bodies_are_the_bytes_serde_writes(
+            command in text(),
+            params in proptest::collection::vec(proptest::option::of(text()), 0..4),
+            verdict in text(),
+            rules in proptest::collection::vec(text(), 0..3),
+            review in review(),
+            finished in finished(),
+        ) {
+            let reference = CommandOut {
+                command: &command,
+                params: &params,
+                verdict: &verdict,
+                rules: &rules,
+                review: review.as_ref(),
+                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| FinishedOut {
+                    at: *at,
+                    duration_us: *duration_us,
+                    rows: *rows,
+                    bytes: *bytes,
+                    error: error.as_deref(),
+                    preview: preview.as_ref(),
+                }),
+            };
+            let ours = body_json::command(&body_json::Command {
+                command: &command,
+                params: &params,
+                verdict: &verdict,
+                rules: &rules,
+                review: review.as_ref(),
+                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| body_json::Finished {
+                    at: *at,
+                    duration_us: *duration_us,
+                    rows: *rows,
+                    bytes: *bytes,
+                    error: error.as_deref(),
+                    preview: preview.as_ref(),
+                }),
+            }).unwrap();
+            prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());
+        }
+
+        #[test]
+        fn outcome_bodies_are_the_bytes_serde_writes(
+            event_id in text(),
+            (_, duration_us, rows, bytes, error, preview) in finished().prop_filter_map("an outcome", |f| f),
+        ) {
+            let reference = OutcomeOut {
+                event_id: &event_id,
+                duration_us,
+                rows,
+                bytes,
+                error: error.as_deref(),
+                preview: preview.as_ref(),
+            };
+            let ours = body_json::outcome(&body_json::Outcome {
+                event_id: &event_id,
+                duration_us,
+                rows,
+                bytes,
+                error: error.as_deref(),
+                preview: preview.as_ref(),
+            });
+            prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());
+        }
+    }
 }

@@ -10,6 +10,7 @@
 
 mod audit;
 mod body;
+mod body_json;
 mod chain;
 mod checkpoint;
 mod error;
