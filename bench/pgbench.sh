@@ -25,6 +25,10 @@
 #   AIRLOCK_WORKERS  worker threads of the gateway's main runtime, which runs
 #                    the audit filler and the API, not the sessions
 #                    (default: one per core)
+#   WHERE=1          run each pgbench under bench/where.py and log, per run,
+#                    the CPU per transaction of every process (gateway or
+#                    PgBouncer, PostgreSQL, pgbench), idle time and context
+#                    switches
 #   KEEP_DB=1        keep the airlock_bench database afterwards
 #   TMPDIR           where the gateway's data_dir (SQLite) and PgBouncer's files go
 #
@@ -188,12 +192,17 @@ run_pgbench() { # target workload mode clients -> "tps latency_ms"
     jobs=$((c < 2 ? c : 2))
     local args=(-n -T "$DURATION" -c "$c" -j "$jobs" -M "$mode")
     [ "$workload" = select ] && args+=(-S)
+    local run=(pgbench)
+    [ "${WHERE:-0}" = 1 ] && run=(python3 "$ROOT/bench/where.py" -- pgbench)
     case "$target" in
-    direct) out=$(pgbench "${args[@]}" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" 2>&1) ;;
-    airlock) out=$(PGPASSWORD=$TOKEN pgbench "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "$DB" 2>&1) ;;
-    airlock-buffered) out=$(PGPASSWORD=$TOKEN pgbench "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "${DB}_buffered" 2>&1) ;;
-    pgbouncer) out=$(pgbench "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
+    direct) out=$("${run[@]}" "${args[@]}" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$DB" 2>&1) ;;
+    airlock) out=$(PGPASSWORD=$TOKEN "${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "$DB" 2>&1) ;;
+    airlock-buffered) out=$(PGPASSWORD=$TOKEN "${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "${DB}_buffered" 2>&1) ;;
+    pgbouncer) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
     esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
+    if [ "${WHERE:-0}" = 1 ]; then
+        sed -n '/^tps [0-9]*; CPU/,$p' <<<"$out" | sed "s/^/[where: $workload $mode $c $target] /" >&2
+    fi
     local tps lat
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
     lat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out" | head -1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Where a pgbench run's CPU goes on the whole machine, per transaction.
 
-Runs the given pgbench command and prints, per transaction:
+Runs the given pgbench command, prints its report, and then, per
+transaction:
 - CPU time (user and system) of every process by name;
 - the time the machine's cores sat idle, and the time the hypervisor
   gave to someone else;
@@ -111,6 +112,8 @@ def main():
         sys.stderr.write(run.stdout)
         sys.exit("where.py: no tps in pgbench's output")
     tps = float(tps.group(1))
+    # pgbench's own report first, so that scripts reading it still can.
+    sys.stdout.write(run.stdout)
 
     (t0, m0, th0), (t1, m1, th1) = window["start"], window["end"]
     txns = tps * (t1 - t0)
