@@ -304,36 +304,39 @@ mod tests {
             review in review(),
             finished in finished(),
         ) {
-            let reference = CommandOut {
+            let input = body_json::Command {
                 command: &command,
                 params: &params,
                 verdict: &verdict,
                 rules: &rules,
                 review: review.as_ref(),
-                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| FinishedOut {
-                    at: *at,
-                    duration_us: *duration_us,
-                    rows: *rows,
-                    bytes: *bytes,
-                    error: error.as_deref(),
-                    preview: preview.as_ref(),
+                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| {
+                    body_json::Finished {
+                        at: *at,
+                        duration_us: *duration_us,
+                        rows: *rows,
+                        bytes: *bytes,
+                        error: error.as_deref(),
+                        preview: preview.as_ref(),
+                    }
                 }),
             };
-            let ours = body_json::command(&body_json::Command {
-                command: &command,
-                params: &params,
-                verdict: &verdict,
-                rules: &rules,
-                review: review.as_ref(),
-                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| body_json::Finished {
-                    at: *at,
-                    duration_us: *duration_us,
-                    rows: *rows,
-                    bytes: *bytes,
-                    error: error.as_deref(),
-                    preview: preview.as_ref(),
+            let reference = CommandOut {
+                command: input.command,
+                params: input.params,
+                verdict: input.verdict,
+                rules: input.rules,
+                review: input.review,
+                outcome: input.outcome.as_ref().map(|f| FinishedOut {
+                    at: f.at,
+                    duration_us: f.duration_us,
+                    rows: f.rows,
+                    bytes: f.bytes,
+                    error: f.error,
+                    preview: f.preview,
                 }),
-            }).unwrap();
+            };
+            let ours = body_json::command(&input).unwrap();
             prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());
         }
 
@@ -342,7 +345,7 @@ mod tests {
             event_id in text(),
             (_, duration_us, rows, bytes, error, preview) in finished().prop_filter_map("an outcome", |f| f),
         ) {
-            let reference = OutcomeOut {
+            let input = body_json::Outcome {
                 event_id: &event_id,
                 duration_us,
                 rows,
@@ -350,15 +353,15 @@ mod tests {
                 error: error.as_deref(),
                 preview: preview.as_ref(),
             };
-            let ours = body_json::outcome(&body_json::Outcome {
-                event_id: &event_id,
-                duration_us,
-                rows,
-                bytes,
-                error: error.as_deref(),
-                preview: preview.as_ref(),
-            });
-            prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());
+            let reference = OutcomeOut {
+                event_id: input.event_id,
+                duration_us: input.duration_us,
+                rows: input.rows,
+                bytes: input.bytes,
+                error: input.error,
+                preview: input.preview,
+            };
+            prop_assert_eq!(body_json::outcome(&input), serde_json::to_string(&reference).unwrap());
         }
     }
 }

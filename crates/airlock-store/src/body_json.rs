@@ -60,16 +60,7 @@ pub(crate) fn command(c: &Command<'_>) -> Result<String, serde_json::Error> {
     if let Some(f) = &c.outcome {
         out.push_str(",\"outcome\":{\"at\":");
         integer(&mut out, f.at);
-        out.push_str(",\"duration_us\":");
-        integer(&mut out, f.duration_us);
-        out.push_str(",\"rows\":");
-        integer(&mut out, f.rows);
-        out.push_str(",\"bytes\":");
-        integer(&mut out, f.bytes);
-        out.push_str(",\"error\":");
-        optional_string(&mut out, f.error);
-        out.push_str(",\"preview\":");
-        optional_preview(&mut out, f.preview);
+        result(&mut out, f.duration_us, f.rows, f.bytes, f.error, f.preview);
         out.push('}');
     }
     out.push('}');
@@ -80,18 +71,31 @@ pub(crate) fn outcome(o: &Outcome<'_>) -> String {
     let mut out = String::with_capacity(128);
     out.push_str("{\"event_id\":");
     string(&mut out, o.event_id);
-    out.push_str(",\"duration_us\":");
-    integer(&mut out, o.duration_us);
-    out.push_str(",\"rows\":");
-    integer(&mut out, o.rows);
-    out.push_str(",\"bytes\":");
-    integer(&mut out, o.bytes);
-    out.push_str(",\"error\":");
-    optional_string(&mut out, o.error);
-    out.push_str(",\"preview\":");
-    optional_preview(&mut out, o.preview);
+    result(&mut out, o.duration_us, o.rows, o.bytes, o.error, o.preview);
     out.push('}');
     out
+}
+
+/// The fields of a finished command that both kinds of body carry, in
+/// the same order, each after a comma.
+fn result(
+    out: &mut String,
+    duration_us: i64,
+    rows: i64,
+    bytes: i64,
+    error: Option<&str>,
+    preview: Option<&Preview>,
+) {
+    out.push_str(",\"duration_us\":");
+    integer(out, duration_us);
+    out.push_str(",\"rows\":");
+    integer(out, rows);
+    out.push_str(",\"bytes\":");
+    integer(out, bytes);
+    out.push_str(",\"error\":");
+    optional_string(out, error);
+    out.push_str(",\"preview\":");
+    optional_preview(out, preview);
 }
 
 fn optional_preview(out: &mut String, preview: Option<&Preview>) {
