@@ -29,7 +29,9 @@ const MAX_CACHED_TEXT: usize = 16 * 1024;
 const MAX_EXACT_TEXT: usize = 4 * 1024;
 
 pub struct Analyser {
-    cache: Cache<(u8, String), Arc<Facts>>,
+    /// Facts by key, and whether the key stands in for a literal: known
+    /// when the entry is made, instead of scanning the key on every hit.
+    cache: Cache<(u8, String), (Arc<Facts>, bool)>,
     /// Exact text → its facts and cache key, for texts whose facts are
     /// in `cache`: anything cacheable by shape is cacheable by its text.
     texts: Cache<TextKey, (Arc<Facts>, String)>,
@@ -109,21 +111,22 @@ impl Analyser {
             return (Arc::new(sql::analyse(dialect, text)), None);
         };
         let key = (dialect as u8, key);
-        let facts = match self.cache.get(&key) {
+        let (facts, has_literal) = match self.cache.get(&key) {
             Some(hit) => hit,
             None => {
                 let facts = Arc::new(sql::analyse(dialect, text));
                 if facts.has_parse_error || sql::literal_sensitive(&facts) {
                     return (facts, None);
                 }
-                self.cache.insert(key.clone(), facts.clone());
-                facts
+                let has_literal = sql::key_has_literal(&key.1);
+                self.cache.insert(key.clone(), (facts.clone(), has_literal));
+                (facts, has_literal)
             }
         };
         // A text with literal values in it is seldom sent again as it is
         // (`... where aid = 7`, then `= 8`): kept, it would only push out
         // the prepared statements' texts the map is for.
-        if text.len() <= MAX_EXACT_TEXT && !sql::key_has_literal(&key.1) {
+        if text.len() <= MAX_EXACT_TEXT && !has_literal {
             self.texts.insert(
                 TextKey {
                     dialect: exact.dialect,
