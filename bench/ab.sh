@@ -16,6 +16,7 @@
 #   FSYNC    the gateway's audit.fsync (default true)
 #   PACK     the gateway's policy.default_pack (default true)
 #   SESSION_THREADS  the gateway's postgres.session_threads (default 0)
+#   MASKING, PREVIEW_ROWS  masking.enabled (true), audit.preview_rows (20)
 #   THREADS=1        also print CPU per transaction by gateway thread
 #
 # Needs the machine's PostgreSQL on 127.0.0.1:5432 trusting user postgres;
@@ -42,20 +43,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local p
-    while :; do
-        # Below the kernel's ephemeral range (32768 and up here), where
-        # a client socket of an earlier run may hold the port.
-        p=$(((RANDOM % 12000) + 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d postgres \
-    -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-pgbench -i -q -s 10 -h 127.0.0.1 -U postgres "$DB" >"$WORK/init.log" 2>&1 ||
-    { cat "$WORK/init.log" >&2; exit 1; }
+# shellcheck source=bench/gateway.sh
+. "$(dirname "$0")/gateway.sh"
+fresh_database "$DB" 10 "$WORK/init.log"
 
 start_gateway() { # binary
     if [ -n "$GW_PID" ]; then
@@ -63,31 +53,7 @@ start_gateway() { # binary
         wait "$GW_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK/data"
-    PORT=$(free_port)
-    API_PORT=$(free_port)
-    while [ "$API_PORT" = "$PORT" ]; do API_PORT=$(free_port); done
-    cat >"$WORK/airlock.yaml" <<EOF
-data_dir: $WORK/data
-listen:
-  postgres: 127.0.0.1:$PORT
-  api: 127.0.0.1:$API_PORT
-postgres:
-  session_threads: ${SESSION_THREADS:-0}
-policy:
-  default_pack: ${PACK:-true}
-audit:
-  fsync: ${FSYNC:-true}
-connections:
-  - name: durable
-    type: postgres
-    target: { host: 127.0.0.1, port: 5432, database: $DB, user: postgres, tls: disable }
-    allow: ["bench"]
-  - name: buffered
-    type: postgres
-    target: { host: 127.0.0.1, port: 5432, database: $DB, user: postgres, tls: disable }
-    allow: ["bench"]
-    audit: { mode: buffered }
-EOF
+    gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
     "$1" --config "$WORK/airlock.yaml" serve 2>"$WORK/airlock.log" &
     GW_PID=$!
     local i

@@ -52,44 +52,10 @@ trap 'exit 130' INT TERM
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "no gateway binary at $BIN (cargo build --release -p airlock)" >&2; exit 1; }
 
-free_port() {
-    local p
-    while :; do
-        p=$(((RANDOM % 12000) + 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-
-psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d postgres \
-    -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
-pgbench -i -q -s 1 -h 127.0.0.1 -U postgres "$DB" >"$WORK/init.log" 2>&1 ||
-    { cat "$WORK/init.log" >&2; exit 1; }
-
-PORT=$(free_port)
-API_PORT=$(free_port)
-while [ "$API_PORT" = "$PORT" ]; do API_PORT=$(free_port); done
-cat >"$WORK/airlock.yaml" <<EOF
-data_dir: $WORK/data
-listen:
-  postgres: 127.0.0.1:$PORT
-  api: 127.0.0.1:$API_PORT
-policy:
-  default_pack: ${PACK:-false}
-masking:
-  enabled: ${MASKING:-true}
-audit:
-  preview_rows: ${PREVIEW_ROWS:-20}
-connections:
-  - name: durable
-    type: postgres
-    target: { host: 127.0.0.1, port: 5432, database: $DB, user: postgres, tls: disable }
-    allow: ["bench"]
-  - name: buffered
-    type: postgres
-    target: { host: 127.0.0.1, port: 5432, database: $DB, user: postgres, tls: disable }
-    allow: ["bench"]
-    audit: { mode: buffered }
-EOF
+# shellcheck source=bench/gateway.sh
+. "$(dirname "$0")/gateway.sh"
+fresh_database "$DB" 1 "$WORK/init.log"
+PACK=${PACK:-false} gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
 "$BIN" --config "$WORK/airlock.yaml" identity add bench >/dev/null
 TOKEN=$("$BIN" --config "$WORK/airlock.yaml" token issue bench)
 

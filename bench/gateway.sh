@@ -1,0 +1,56 @@
+# Shared by bench/ab.sh and bench/callgrind.sh (sourced, not run): a fresh
+# pgbench database and a gateway configuration with a durable and a
+# buffered connection to it, both allowing the identity `bench`.
+
+# A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768
+# and up here), where a client socket of an earlier run may hold the port.
+free_port() {
+    local p
+    while :; do
+        p=$(((RANDOM % 12000) + 20000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# fresh_database DB SCALE LOG: drops and creates DB on the machine's
+# PostgreSQL and fills it with pgbench's tables.
+fresh_database() {
+    psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" >/dev/null
+    pgbench -i -q -s "$2" -h 127.0.0.1 -U postgres "$1" >"$3" 2>&1 ||
+        { cat "$3" >&2; return 1; }
+}
+
+# gateway_config FILE DATA_DIR DB: picks PORT and API_PORT and writes the
+# configuration. Settings from the environment: SESSION_THREADS (0),
+# PACK (true), FSYNC (true), MASKING (true), PREVIEW_ROWS (20).
+gateway_config() {
+    PORT=$(free_port)
+    API_PORT=$(free_port)
+    while [ "$API_PORT" = "$PORT" ]; do API_PORT=$(free_port); done
+    cat >"$1" <<EOF
+data_dir: $2
+listen:
+  postgres: 127.0.0.1:$PORT
+  api: 127.0.0.1:$API_PORT
+postgres:
+  session_threads: ${SESSION_THREADS:-0}
+policy:
+  default_pack: ${PACK:-true}
+masking:
+  enabled: ${MASKING:-true}
+audit:
+  fsync: ${FSYNC:-true}
+  preview_rows: ${PREVIEW_ROWS:-20}
+connections:
+  - name: durable
+    type: postgres
+    target: { host: 127.0.0.1, port: 5432, database: $3, user: postgres, tls: disable }
+    allow: ["bench"]
+  - name: buffered
+    type: postgres
+    target: { host: 127.0.0.1, port: 5432, database: $3, user: postgres, tls: disable }
+    allow: ["bench"]
+    audit: { mode: buffered }
+EOF
+}
