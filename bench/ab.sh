@@ -34,17 +34,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-ab.XXXXXX")
 GW_PID=""
 HZ=$(getconf CLK_TCK)
 
-cleanup() {
-    set +e
-    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
-    psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-    rm -rf "$WORK"
-}
+# shellcheck source=bench/gateway.sh
+. "$(dirname "$0")/gateway.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=bench/gateway.sh
-. "$(dirname "$0")/gateway.sh"
 fresh_database "$DB" 10 "$WORK/init.log"
 
 start_gateway() { # binary

@@ -40,20 +40,14 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/airlock-cg-work.XXXXXX)
 GW_PID=""
 
-cleanup() {
-    set +e
-    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
-    psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-    rm -rf "$WORK"
-}
+# shellcheck source=bench/gateway.sh
+. "$(dirname "$0")/gateway.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 [ -x "$BIN" ] || { echo "no gateway binary at $BIN (cargo build --release -p airlock)" >&2; exit 1; }
 
-# shellcheck source=bench/gateway.sh
-. "$(dirname "$0")/gateway.sh"
 fresh_database "$DB" 1 "$WORK/init.log"
 PACK=${PACK:-false} gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
 "$BIN" --config "$WORK/airlock.yaml" identity add bench >/dev/null

@@ -2,6 +2,15 @@
 # pgbench database and a gateway configuration with a durable and a
 # buffered connection to it, both allowing the identity `bench`.
 
+# The scripts' EXIT trap: stops the gateway ($GW_PID), drops $DB and
+# removes $WORK.
+cleanup() {
+    set +e
+    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+    psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+
 # A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768
 # and up here), where a client socket of an earlier run may hold the port.
 free_port() {
