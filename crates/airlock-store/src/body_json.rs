@@ -146,14 +146,13 @@ fn string(out: &mut String, s: &str) {
     let mut i = 0;
     while i < bytes.len() {
         // Eight bytes at a time while none of them needs escaping.
-        if let Some(chunk) = bytes.get(i..i + 8) {
-            let word = u64::from_le_bytes([
-                chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
-            ]);
-            if !needs_escape(word) {
-                i += 8;
-                continue;
-            }
+        if let Some(chunk) = bytes
+            .get(i..i + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+            && !needs_escape(u64::from_le_bytes(chunk))
+        {
+            i += 8;
+            continue;
         }
         let b = bytes[i];
         let escape: Option<&str> = match b {

@@ -33,8 +33,8 @@
 //! disk has it. Through the page cache, the same append took a write, a
 //! write-back of the dirty pages and a flush: 60–70 % more CPU and a
 //! third more time per append on the machines the benchmarks ran on
-//! (bench/RESULTS.md, twelfth and fourteenth runs). A file system that refuses direct I/O gets the
-//! page-cache path.
+//! (bench/RESULTS.md, twelfth and fourteenth runs). A file system that
+//! refuses direct I/O gets the page-cache path.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};

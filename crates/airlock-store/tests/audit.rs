@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use airlock_store::*;
 use common::*;
 use sha2::{Digest, Sha256};
-
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 struct Log {
