@@ -1,5 +1,7 @@
 //! What adapters ask the guard about, and what it answers.
 
+use std::borrow::Cow;
+
 use airlock_policy::rules::Decision;
 
 /// One unit of work a client asks for, independent of wire protocol.
@@ -47,6 +49,9 @@ pub enum Verdict {
 impl Verdict {
     pub fn from_decision(d: &Decision) -> Verdict {
         use airlock_policy::rules::Action;
+        if d.action == Action::Allow {
+            return Verdict::Allow;
+        }
         let deciding: Vec<_> = d.deciding().collect();
         let names = || deciding.iter().map(|f| f.rule.clone()).collect::<Vec<_>>();
         let reason = || {
@@ -103,12 +108,14 @@ impl Verdict {
 
     /// The short form recorded on events: `allow`, `mask:RULES`,
     /// `review:RULES`, `block:RULES`.
-    pub fn label(&self) -> String {
+    /// Borrowed for `allow`, the verdict of almost every statement: it
+    /// travels to the statement's record without an allocation.
+    pub fn label(&self) -> Cow<'static, str> {
         match self {
-            Verdict::Allow => "allow".to_string(),
-            Verdict::Mask { rules, .. } => format!("mask:{}", rules.join(",")),
-            Verdict::Review { rules, .. } => format!("review:{}", rules.join(",")),
-            Verdict::Block { rule, .. } => format!("block:{rule}"),
+            Verdict::Allow => Cow::Borrowed("allow"),
+            Verdict::Mask { rules, .. } => format!("mask:{}", rules.join(",")).into(),
+            Verdict::Review { rules, .. } => format!("review:{}", rules.join(",")).into(),
+            Verdict::Block { rule, .. } => format!("block:{rule}").into(),
         }
     }
 }

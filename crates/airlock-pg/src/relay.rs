@@ -3,6 +3,7 @@
 //! before the target sees it (and, in durable mode, the record committed),
 //! and each outcome is recorded when the target finishes it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -91,7 +92,7 @@ struct RecordedAs {
 
 /// What the guard decided about a statement, as the relay needs it.
 struct Decided {
-    label: String,
+    label: Cow<'static, str>,
     refusal: Option<Refusal>,
     may_change_settings: bool,
     mask: Option<Arc<StatementMask>>,
@@ -99,9 +100,9 @@ struct Decided {
 }
 
 impl Decided {
-    fn refused(label: &str, refusal: Refusal) -> Decided {
+    fn refused(label: &'static str, refusal: Refusal) -> Decided {
         Decided {
-            label: label.into(),
+            label: Cow::Borrowed(label),
             refusal: Some(refusal),
             may_change_settings: false,
             mask: None,
@@ -866,11 +867,11 @@ impl<'a> Relay<'a> {
         // grown again on every reply.
         let mut done = std::mem::take(&mut self.done);
         for mut cmd in done.drain(..) {
-            let event_id = match cmd.id.clone() {
+            let event_id = match cmd.id.take() {
                 Some(id) => id,
                 None => {
                     ops.push(self.command_record(&mut cmd));
-                    cmd.id.clone().unwrap_or_default()
+                    cmd.id.take().unwrap_or_default()
                 }
             };
             ops.push(WriteOp::Outcome(OutcomeRecord {

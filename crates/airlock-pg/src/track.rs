@@ -6,6 +6,7 @@
 //! answer them, and attributes each reply (rows, bytes, errors) to the
 //! command at the front.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,7 +27,8 @@ pub struct InFlight {
     pub text: Arc<str>,
     pub at: DateTime<Utc>,
     pub started: Instant,
-    pub verdict: String,
+    /// The verdict's label ([`airlock_core::Verdict::label`]).
+    pub verdict: Cow<'static, str>,
     data_rows: i64,
     tag_rows: Option<i64>,
     pub bytes: i64,
@@ -69,7 +71,7 @@ pub struct Refusal {
 pub const POISON: &str = "AIRLOCK_REFUSED_THIS_STATEMENT";
 
 impl InFlight {
-    pub fn new(text: Arc<str>, verdict: String) -> InFlight {
+    pub fn new(text: Arc<str>, verdict: Cow<'static, str>) -> InFlight {
         InFlight {
             text,
             at: Utc::now(),
@@ -149,7 +151,7 @@ enum Pending {
 struct Prepared {
     text: Arc<str>,
     /// The verdict label of its Parse.
-    verdict: Arc<str>,
+    verdict: Cow<'static, str>,
     may_change_settings: bool,
     mask: Option<Arc<StatementMask>>,
     review: Option<airlock_store::ReviewRef>,
@@ -247,7 +249,7 @@ impl Tracker {
         };
         let prepared = Prepared {
             text,
-            verdict: Arc::from(cmd.verdict.as_str()),
+            verdict: cmd.verdict.clone(),
             may_change_settings: cmd.changes_settings(),
             mask: cmd.mask.clone(),
             review: cmd.review.clone(),
@@ -268,7 +270,7 @@ impl Tracker {
             .cloned()
             .unwrap_or_else(|| Prepared {
                 text: Arc::from(format!("<unknown prepared statement {statement:?}>")),
-                verdict: Arc::from("allow"),
+                verdict: Cow::Borrowed("allow"),
                 may_change_settings: false,
                 mask: None,
                 review: None,
@@ -294,7 +296,7 @@ impl Tracker {
     pub fn portal(&self, name: &str) -> InFlight {
         match self.portals.get(name) {
             Some((p, params)) => {
-                let mut cmd = InFlight::new(p.text.clone(), p.verdict.to_string());
+                let mut cmd = InFlight::new(p.text.clone(), p.verdict.clone());
                 cmd.may_change_settings = p.may_change_settings;
                 cmd.mask = p.mask.clone();
                 cmd.review = p.review.clone();

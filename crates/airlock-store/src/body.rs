@@ -8,6 +8,8 @@
 //! `body_json`; the serde structs for them below are the reference it is
 //! tested against, byte for byte.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::body_json;
@@ -113,7 +115,8 @@ pub(crate) fn parse<'de, T: Deserialize<'de>>(id: &str, body: &'de str) -> Resul
 /// A write op as a chain record, not yet linked into the chain.
 pub(crate) struct Entry<'a> {
     pub kind: AuditKind,
-    pub id: String,
+    /// Borrowed from a command's own id: one copy fewer per statement.
+    pub id: Cow<'a, str>,
     pub at: i64,
     pub session: &'a str,
     pub identity: &'a str,
@@ -144,13 +147,13 @@ fn command_body<'a>(
 
 /// The chain id of an op: unique across the log, which is what makes a
 /// retried batch detectable.
-pub(crate) fn record_id(op: &WriteOp) -> String {
+pub(crate) fn record_id(op: &WriteOp) -> Cow<'_, str> {
     match op {
-        WriteOp::SessionStart(s) => format!("{}/start", s.id),
-        WriteOp::Command(c) => c.id.clone(),
-        WriteOp::Finished(f) => f.command.id.clone(),
-        WriteOp::Outcome(o) => format!("{}/outcome", o.event_id),
-        WriteOp::SessionEnd(e) => format!("{}/end", e.id),
+        WriteOp::SessionStart(s) => format!("{}/start", s.id).into(),
+        WriteOp::Command(c) => Cow::Borrowed(&c.id),
+        WriteOp::Finished(f) => Cow::Borrowed(&f.command.id),
+        WriteOp::Outcome(o) => format!("{}/outcome", o.event_id).into(),
+        WriteOp::SessionEnd(e) => format!("{}/end", e.id).into(),
     }
 }
 

@@ -41,7 +41,12 @@ pub(crate) struct Outcome<'a> {
 }
 
 pub(crate) fn command(c: &Command<'_>) -> Result<String, serde_json::Error> {
-    let mut out = String::with_capacity(128 + c.command.len());
+    // Room for everything but escapes: growing the string mid-way copies
+    // what is written so far.
+    let outcome_room = c.outcome.as_ref().map_or(0, |f| {
+        128 + f.error.map_or(0, str::len) + f.preview.map_or(0, preview_room)
+    });
+    let mut out = String::with_capacity(128 + c.command.len() + outcome_room);
     out.push_str("{\"command\":");
     string(&mut out, c.command);
     out.push_str(",\"params\":");
@@ -68,7 +73,8 @@ pub(crate) fn command(c: &Command<'_>) -> Result<String, serde_json::Error> {
 }
 
 pub(crate) fn outcome(o: &Outcome<'_>) -> String {
-    let mut out = String::with_capacity(128);
+    let room = o.event_id.len() + o.error.map_or(0, str::len) + o.preview.map_or(0, preview_room);
+    let mut out = String::with_capacity(128 + room);
     out.push_str("{\"event_id\":");
     string(&mut out, o.event_id);
     result(&mut out, o.duration_us, o.rows, o.bytes, o.error, o.preview);
@@ -96,6 +102,22 @@ fn result(
     optional_string(out, error);
     out.push_str(",\"preview\":");
     optional_preview(out, preview);
+}
+
+/// About what a preview takes written out, escapes aside.
+fn preview_room(p: &Preview) -> usize {
+    let names: usize = p.columns.iter().map(|c| c.len() + 3).sum();
+    let values: usize = p
+        .rows
+        .iter()
+        .map(|row| {
+            2 + row
+                .iter()
+                .map(|v| v.as_deref().map_or(4, str::len) + 3)
+                .sum::<usize>()
+        })
+        .sum();
+    48 + names + values
 }
 
 fn optional_preview(out: &mut String, preview: Option<&Preview>) {

@@ -45,7 +45,7 @@ fn canonical(r: &Hashed<'_>, out: &mut Vec<u8>) -> Result<(), serde_json::Error>
     out.extend_from_slice(b",\"id\":");
     serde_json::to_writer(&mut *out, r.id)?;
     out.extend_from_slice(b",\"at\":");
-    out.extend_from_slice(r.at.to_string().as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(r.at).as_bytes());
     out.extend_from_slice(b",\"session\":");
     serde_json::to_writer(&mut *out, r.session)?;
     out.extend_from_slice(b",\"identity\":");

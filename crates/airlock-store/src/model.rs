@@ -1,5 +1,6 @@
 //! Records the store persists. Plain data: no behaviour, no I/O.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -178,8 +179,9 @@ pub struct CommandRecord {
     /// Bound parameter values, masked (`None`: SQL NULL).
     pub params: Vec<Option<String>>,
     /// `allow`, `mask:RULES`, `review:RULES`, `block:RULE`, or
-    /// `refused:WHY` when the gateway itself refused it.
-    pub verdict: String,
+    /// `refused:WHY` when the gateway itself refused it. (Borrowed where
+    /// the label is fixed: most commands' record then allocates no copy.)
+    pub verdict: Cow<'static, str>,
     /// The rules that fired.
     pub rules: Vec<String>,
     /// For a command a review rule gated: what became of its review.

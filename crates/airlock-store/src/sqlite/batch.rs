@@ -114,7 +114,7 @@ fn landed_ids(op: &WriteOp) -> (String, Option<&str>) {
         WriteOp::Outcome(o) => Some(o.event_id.as_str()),
         _ => None,
     };
-    (body::record_id(op), carried_in)
+    (body::record_id(op).into_owned(), carried_in)
 }
 
 /// [`tip`], and whether the batch's first and last ops are in the log.
@@ -182,7 +182,7 @@ async fn insert_pending(
         return Ok(());
     };
     // Named in the error, should the ids collide.
-    let (first_id, last_id) = (first.entry.id.clone(), last.entry.id.clone());
+    let (first_id, last_id) = (first.entry.id.to_string(), last.entry.id.to_string());
     let mut handle = conn.lock_handle().await?;
     direct_insert::insert(handle.as_raw_handle(), records.drain(..))
         .map_err(|failure| failure.into_error(&first_id, &last_id))

@@ -81,7 +81,7 @@ pub(super) async fn append(
         .map_err(|e| StoreError::Corrupt(format!("cannot encode a checkpoint: {e}")))?;
     let entry = Entry {
         kind: AuditKind::Checkpoint,
-        id: checkpoint.record_id(),
+        id: checkpoint.record_id().into(),
         at: millis(checkpoint.at),
         session: "",
         identity: "",

@@ -105,7 +105,7 @@ fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
             at: time(row, "at")?,
             command: c.command,
             params: c.params,
-            verdict: c.verdict,
+            verdict: c.verdict.into(),
             rules: c.rules,
             review: c.review.map(Box::new),
             id,
