@@ -78,7 +78,7 @@ fn bench(c: &mut Criterion) {
 
     for (name, text) in statements() {
         let command = Command::Sql {
-            text: text.clone(),
+            text: text.as_str().into(),
             param_count: 0,
         };
         c.bench_function(&format!("{name}/uncached"), |b| {
@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
         // statement has one (as pgbench -M simple sends them).
         let variants: Vec<Command> = (0..1024)
             .map(|i| Command::Sql {
-                text: text.replacen("48213", &(48213 + i).to_string(), 1),
+                text: text.replacen("48213", &(48213 + i).to_string(), 1).into(),
                 param_count: 0,
             })
             .collect();

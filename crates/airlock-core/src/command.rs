@@ -1,6 +1,7 @@
 //! What adapters ask the guard about, and what it answers.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use airlock_policy::rules::Decision;
 
@@ -8,7 +9,7 @@ use airlock_policy::rules::Decision;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// SQL text as sent; `param_count` bound parameters travel with it.
-    Sql { text: String, param_count: usize },
+    Sql { text: Arc<str>, param_count: usize },
     /// A shell command line (SSH exec, a typed line).
     Shell { line: String },
 }

@@ -74,6 +74,9 @@ pub struct Relay<'a> {
     /// Type of the last message the target sent.
     last_target_tag: u8,
     done: Vec<InFlight>,
+    /// What the last batch of client messages produced, emptied: its
+    /// buffers keep their room for the next batch.
+    outgoing: Outgoing,
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
@@ -110,6 +113,9 @@ impl Decided {
         }
     }
 }
+
+/// Most room an emptied outgoing buffer keeps between batches.
+const KEPT_OUTGOING_BYTES: usize = 64 * 1024;
 
 /// What handling one batch of client messages produced.
 #[derive(Default)]
@@ -155,6 +161,7 @@ impl<'a> Relay<'a> {
             events_recorded: 0,
             last_target_tag: 0,
             done: Vec::new(),
+            outgoing: Outgoing::default(),
             audit_mode,
             cancelled: Arc::default(),
             recorded_as: RecordedAs {
@@ -267,11 +274,26 @@ impl<'a> Relay<'a> {
 
     /// Handles every complete message the client has sent so far.
     async fn client_data(&mut self) -> Option<EndReason> {
-        let mut out = Outgoing::default();
+        let mut out = std::mem::take(&mut self.outgoing);
+        let end = self.handle_client_messages(&mut out).await;
+        for buf in [&mut out.to_server, &mut out.to_client] {
+            buf.clear();
+            // A bulk load's buffer is not kept for the rest of the session.
+            if buf.capacity() > KEPT_OUTGOING_BYTES {
+                *buf = BytesMut::new();
+            }
+        }
+        out.terminate = false;
+        out.announce.clear();
+        self.outgoing = out;
+        end
+    }
+
+    async fn handle_client_messages(&mut self, out: &mut Outgoing) -> Option<EndReason> {
         loop {
             match frame::take_frame(&mut self.client_buf, self.max_message) {
                 Ok(Some(f)) => {
-                    if let Err(e) = self.client_message(f, &mut out).await {
+                    if let Err(e) = self.client_message(f, out).await {
                         self.tell_client_fatal("08P01", &e).await;
                         return Some(EndReason::Protocol(e));
                     }
@@ -320,12 +342,14 @@ impl<'a> Relay<'a> {
     /// A statement from a Query or a Parse, judged: its refusal is set when
     /// the target must get the poison statement in its place.
     async fn statement(&mut self, text: &str) -> InFlight {
+        // One copy of the text serves the guard, the tracker and the record.
+        let text: Arc<str> = Arc::from(text);
         let command = Command::Sql {
-            text: text.to_string(),
+            text: text.clone(),
             param_count: 0,
         };
         let decided = self.decide(&command).await;
-        let mut cmd = InFlight::new(Arc::from(text), decided.label);
+        let mut cmd = InFlight::new(text, decided.label);
         cmd.may_change_settings = decided.may_change_settings;
         cmd.refusal = decided.refusal;
         cmd.mask = decided.mask;

@@ -56,7 +56,7 @@ pub async fn run(config: Config, cmd: PolicyCmd) -> anyhow::Result<()> {
         Command::Shell { line: command }
     } else {
         Command::Sql {
-            text: command,
+            text: command.into(),
             param_count: 0,
         }
     };
