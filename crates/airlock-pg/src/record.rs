@@ -2,6 +2,8 @@
 //! bound to its parameters and the first rows of its result, both as the
 //! client sent or received them, after masking.
 
+use std::sync::Arc;
+
 use airlock_store::Preview;
 
 use crate::wire::{Malformed, Reader};
@@ -108,13 +110,42 @@ enum Raw {
     Binary(Vec<u8>),
 }
 
+/// Longest RowDescription [`Shapes`] keeps to compare the next one with.
+const MAX_KEPT_DESCRIPTION: usize = 4096;
+
+/// The column names and formats of the last RowDescription a session
+/// previewed. A session that runs one statement shape after another gets
+/// the same description each time: it shares the names and formats read
+/// from the first instead of reading them into new strings every time.
+#[derive(Debug, Default)]
+pub struct Shapes {
+    last: Option<(Vec<u8>, Shape)>,
+}
+
+/// Column names and formats, shared by the previews of one result shape.
+type Shape = (Arc<[String]>, Arc<[i16]>);
+
+impl Shapes {
+    fn of(&mut self, body: &[u8]) -> Result<Shape, Malformed> {
+        if let Some((seen, shape)) = &self.last
+            && seen.as_slice() == body
+        {
+            return Ok(shape.clone());
+        }
+        let (names, formats) = names_and_formats(body)?;
+        let shape: Shape = (names.into(), formats.into());
+        self.last = (body.len() <= MAX_KEPT_DESCRIPTION).then(|| (body.to_vec(), shape.clone()));
+        Ok(shape)
+    }
+}
+
 /// The first rows of a command's first result, collected as they pass.
 #[derive(Debug)]
 pub struct PreviewBuf {
-    columns: Vec<String>,
+    /// The first result's columns, once its RowDescription is seen.
+    shape: Option<Shape>,
     rows: Vec<Vec<Option<Raw>>>,
     truncated: bool,
-    formats: Vec<i16>,
     max_rows: usize,
     max_bytes: usize,
     bytes: usize,
@@ -125,10 +156,9 @@ pub struct PreviewBuf {
 impl PreviewBuf {
     pub fn new(max_rows: usize, max_bytes: usize) -> PreviewBuf {
         PreviewBuf {
-            columns: Vec::new(),
+            shape: None,
             rows: Vec::new(),
             truncated: false,
-            formats: Vec::new(),
             max_rows,
             max_bytes,
             bytes: 0,
@@ -137,13 +167,12 @@ impl PreviewBuf {
     }
 
     /// A RowDescription of the rows to come (only the first counts).
-    pub fn describe(&mut self, body: &[u8]) {
-        if self.closed || !self.columns.is_empty() || !self.rows.is_empty() {
+    pub fn describe(&mut self, body: &[u8], shapes: &mut Shapes) {
+        if self.closed || self.shape.is_some() || !self.rows.is_empty() {
             return;
         }
-        if let Ok((names, formats)) = names_and_formats(body) {
-            self.columns = names;
-            self.formats = formats;
+        if let Ok(shape) = shapes.of(body) {
+            self.shape = Some(shape);
         }
     }
 
@@ -156,7 +185,8 @@ impl PreviewBuf {
             self.truncated = true;
             return;
         }
-        let Ok(values) = row_values(body, &self.formats) else {
+        let formats = self.shape.as_ref().map_or(&[][..], |(_, f)| f);
+        let Ok(values) = row_values(body, formats) else {
             return;
         };
         let size: usize = values
@@ -185,7 +215,12 @@ impl PreviewBuf {
     /// received unmasked (a value in binary format, which only text-like
     /// types are scanned in).
     pub fn finish(self, scrub: impl Fn(&str) -> String) -> Option<Preview> {
-        if self.columns.is_empty() && self.rows.is_empty() {
+        if self
+            .shape
+            .as_ref()
+            .is_none_or(|(names, _)| names.is_empty())
+            && self.rows.is_empty()
+        {
             return None;
         }
         let rows = self
@@ -203,7 +238,7 @@ impl PreviewBuf {
             })
             .collect();
         Some(Preview {
-            columns: self.columns,
+            columns: self.shape.map(|(names, _)| names).unwrap_or_default(),
             rows,
             truncated: self.truncated,
         })
@@ -319,6 +354,38 @@ mod tests {
         b
     }
 
+    /// A RowDescription of one column in the given format (0 text, 1 binary).
+    fn one_column(name: &str, format: i16) -> Vec<u8> {
+        let mut b = 1i16.to_be_bytes().to_vec();
+        b.extend_from_slice(name.as_bytes());
+        b.push(0);
+        b.extend_from_slice(&[0; 16]);
+        b.extend_from_slice(&format.to_be_bytes());
+        b
+    }
+
+    fn preview_of(description: &[u8], row: &[u8], shapes: &mut Shapes) -> Preview {
+        let mut p = PreviewBuf::new(20, 1000);
+        p.describe(description, shapes);
+        p.row(row);
+        p.finish(|s| s.into()).unwrap_or_default()
+    }
+
+    #[test]
+    fn previews_of_one_shape_share_its_columns_and_a_new_shape_is_read_anew() {
+        let shapes = &mut Shapes::default();
+        let first = preview_of(&one_column("n", 0), &data_row(&["7"]), shapes);
+        let again = preview_of(&one_column("n", 0), &data_row(&["8"]), shapes);
+        assert!(Arc::ptr_eq(&first.columns, &again.columns));
+        assert_eq!(again.rows, vec![vec![Some("8".to_string())]]);
+        // Same name, binary format: the values are read as binary.
+        let binary = preview_of(&one_column("n", 1), &data_row(&["\u{1}"]), shapes);
+        assert!(!Arc::ptr_eq(&first.columns, &binary.columns));
+        assert_eq!(binary.rows, vec![vec![Some("\\x01".to_string())]]);
+        let renamed = preview_of(&one_column("m", 0), &data_row(&["9"]), shapes);
+        assert_eq!(*renamed.columns, ["m"]);
+    }
+
     fn data_row(values: &[&str]) -> Vec<u8> {
         let mut b = (values.len() as i16).to_be_bytes().to_vec();
         b.extend_from_slice(&bind_values(
@@ -332,16 +399,17 @@ mod tests {
 
     #[test]
     fn preview_keeps_the_first_rows_within_its_limits() {
+        let shapes = &mut Shapes::default();
         let mut p = PreviewBuf::new(2, 1000);
-        p.describe(&row_description(&["id", "email"]));
+        p.describe(&row_description(&["id", "email"]), shapes);
         for i in 0..5 {
             p.row(&data_row(&[&i.to_string(), "<masked:email>"]));
         }
         p.close();
-        p.describe(&row_description(&["other"]));
+        p.describe(&row_description(&["other"]), shapes);
         p.row(&data_row(&["later result"]));
         let got = p.finish(|s| s.into()).unwrap_or_default();
-        assert_eq!(got.columns, vec!["id", "email"]);
+        assert_eq!(*got.columns, ["id", "email"]);
         assert_eq!(got.rows.len(), 2);
         assert_eq!(got.rows[1][1].as_deref(), Some("<masked:email>"));
         assert!(got.truncated);

@@ -18,7 +18,7 @@ use airlock_policy::sql::SettingsDependence;
 
 use crate::mask::StatementMask;
 use crate::mask::plan::RowPlan;
-use crate::record::PreviewBuf;
+use crate::record::{PreviewBuf, Shapes};
 use crate::wire::{self, Severity};
 
 /// A command that has been forwarded and is waiting for its outcome.
@@ -195,6 +195,8 @@ pub struct Tracker {
     /// A command that may change those settings has been sent since the
     /// server last reported them.
     settings_in_doubt: bool,
+    /// The last result shape previewed, shared by the next previews of it.
+    shapes: Shapes,
     pub totals: Totals,
 }
 
@@ -504,11 +506,12 @@ impl Tracker {
             }
             b'T' | b'n' => {
                 let limits = (self.preview_rows, self.preview_bytes);
-                if tag == b'T'
-                    && limits.0 > 0
-                    && let Some(cmd) = self.described()
-                {
-                    preview(cmd, limits).describe(body);
+                if tag == b'T' && limits.0 > 0 {
+                    let mut shapes = std::mem::take(&mut self.shapes);
+                    if let Some(cmd) = self.described() {
+                        preview(cmd, limits).describe(body, &mut shapes);
+                    }
+                    self.shapes = shapes;
                 }
                 if matches!(self.pending.front(), Some(Pending::Describe { .. })) {
                     self.pending.pop_front();

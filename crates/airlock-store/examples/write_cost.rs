@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             bytes: 20,
             error: None,
             preview: Some(Preview {
-                columns: vec!["abalance".into()],
+                columns: vec!["abalance".into()].into(),
                 rows: vec![vec![Some("0".into())]],
                 truncated: false,
             }),

@@ -258,7 +258,7 @@ mod tests {
                 any::<bool>(),
             )
                 .prop_map(|(columns, rows, truncated)| Preview {
-                    columns,
+                    columns: columns.into(),
                     rows,
                     truncated,
                 }),

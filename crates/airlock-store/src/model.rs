@@ -212,7 +212,7 @@ pub struct OutcomeRecord {
 /// The first rows of a result as the client received them (masked).
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct Preview {
-    pub columns: Vec<String>,
+    pub columns: Arc<[String]>,
     /// Values as text. Binary-format values that are printable text are
     /// shown (and masked) as text, others as `\x` and hex.
     pub rows: Vec<Vec<Option<String>>>,

@@ -235,7 +235,7 @@ fn sample() -> Vec<Vec<WriteOp>> {
         &a0,
         2,
         Some(Preview {
-            columns: vec!["id".into(), "email".into()],
+            columns: vec!["id".into(), "email".into()].into(),
             rows: vec![
                 vec![Some("1".into()), Some("a***@example.com".into())],
                 vec![Some("2".into()), None],
@@ -746,7 +746,7 @@ fn export_of_a_million_commands_runs_in_bounded_memory() {
             );
             c.params = vec![Some(n.to_string())];
             let preview = Preview {
-                columns: vec!["id".into(), "email".into(), "created_at".into()],
+                columns: vec!["id".into(), "email".into(), "created_at".into()].into(),
                 rows: vec![vec![
                     Some(n.to_string()),
                     Some("j***@example.com".into()),

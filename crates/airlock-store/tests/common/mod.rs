@@ -82,7 +82,7 @@ pub fn outcome_record(session: &str, n: usize) -> OutcomeRecord {
         bytes: 10,
         error: None,
         preview: Some(Preview {
-            columns: vec!["n".into()],
+            columns: vec!["n".into()].into(),
             rows: vec![vec![Some(n.to_string())]],
             truncated: false,
         }),
