@@ -77,6 +77,8 @@ pub struct Relay<'a> {
     /// What the last batch of client messages produced, emptied: its
     /// buffers keep their room for the next batch.
     outgoing: Outgoing,
+    /// Room for the outcomes of one read from the target.
+    outcomes: Vec<WriteOp>,
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
@@ -162,6 +164,7 @@ impl<'a> Relay<'a> {
             last_target_tag: 0,
             done: Vec::new(),
             outgoing: Outgoing::default(),
+            outcomes: Vec::new(),
             audit_mode,
             cancelled: Arc::default(),
             recorded_as: RecordedAs {
@@ -310,7 +313,7 @@ impl<'a> Relay<'a> {
             }
         }
         if !out.announce.is_empty()
-            && let Err(e) = self.announce(std::mem::take(&mut out.announce)).await
+            && let Err(e) = self.announce(&mut out.announce).await
         {
             // Nothing of this batch has reached the target. Which of its
             // messages the client would still get answers to cannot be
@@ -844,10 +847,10 @@ impl<'a> Relay<'a> {
 
     /// Writes the records of commands about to be forwarded: committed
     /// before this returns in durable mode, queued in buffered mode.
-    async fn announce(&mut self, ops: Vec<WriteOp>) -> Result<(), airlock_store::StoreError> {
+    async fn announce(&mut self, ops: &mut Vec<WriteOp>) -> Result<(), airlock_store::StoreError> {
         let writer = &self.shared.deps.writer;
         match self.audit_mode {
-            AuditMode::Durable => writer.commit(ops).await,
+            AuditMode::Durable => writer.commit(std::mem::take(ops)).await,
             AuditMode::Buffered => writer.send_all(ops).await,
         }
     }
@@ -885,7 +888,9 @@ impl<'a> Relay<'a> {
     /// Records the outcomes of finished commands (and the commands
     /// themselves where they were never forwarded, so not yet recorded).
     async fn record(&mut self) {
-        let mut ops = Vec::with_capacity(self.done.len());
+        // Kept between reads, as `done` is: usually one outcome travels
+        // alone and the list keeps its room (`Writer::record_all`).
+        let mut ops = std::mem::take(&mut self.outcomes);
         let policy = self.shared.deps.guard.masking();
         // The list keeps its room between reads: a fresh one would be
         // grown again on every reply.
@@ -917,7 +922,10 @@ impl<'a> Relay<'a> {
         self.done = done;
         // One message for everything this read finished: one wake-up of
         // the writer instead of one per statement.
-        if let Err(e) = self.shared.deps.writer.record_all(ops).await {
+        let queued = self.shared.deps.writer.record_all(&mut ops).await;
+        ops.clear();
+        self.outcomes = ops;
+        if let Err(e) = queued {
             tracing::error!(session = %self.session.id, error = %e, "outcomes could not be queued for the store");
         }
     }

@@ -513,7 +513,7 @@ async fn relay(
         rows: totals.rows,
         bytes_to_client: totals.bytes,
     });
-    if let Err(e) = writer.record_all(vec![end]).await {
+    if let Err(e) = writer.record_all(&mut vec![end]).await {
         tracing::error!(session = %session.id, error = %e, "cannot record session end");
     }
     let level_warn = matches!(

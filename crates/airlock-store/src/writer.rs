@@ -81,6 +81,19 @@ impl Default for WriterConfig {
 
 type Ack = oneshot::Sender<Result<(), StoreError>>;
 
+/// The message that carries `ops` to the writer, leaving `ops` empty. One
+/// op, what a session's statement usually queues, travels alone and the
+/// caller's list keeps its room for the next: handing the list over would
+/// cost an allocation per statement on the session's thread and a free of
+/// it on the writer's.
+fn message_of(ops: &mut Vec<WriteOp>) -> Option<Msg> {
+    match ops.len() {
+        0 => None,
+        1 => ops.pop().map(Msg::Op),
+        _ => Some(Msg::Ops(std::mem::take(ops))),
+    }
+}
+
 enum Msg {
     Op(WriteOp),
     Ops(Vec<WriteOp>),
@@ -247,7 +260,9 @@ impl Writer {
 
     /// Queues several writes as one message: one wake-up of the writer for
     /// all the commands a session finished in one read from its target.
-    pub async fn send_all(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    /// Once queued, `ops` is empty, with its room if it held one op (see
+    /// [`message_of`]).
+    pub async fn send_all(&self, ops: &mut Vec<WriteOp>) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -256,10 +271,10 @@ impl Writer {
                 "store writes are failing; retrying".into(),
             ));
         }
-        self.queue
-            .send(Msg::Ops(ops))
-            .await
-            .map_err(|_| stopped())?;
+        let Some(message) = message_of(ops) else {
+            return Ok(());
+        };
+        self.queue.send(message).await.map_err(|_| stopped())?;
         self.queued.notify_one();
         self.wake_if_full();
         Ok(())
@@ -310,20 +325,18 @@ impl Writer {
     /// Queues records of what already happened (outcomes, session ends).
     /// These are kept even while the store is failing, as far as the queue
     /// has room, and never make the caller wait on a stuck store.
-    pub async fn record_all(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        if ops.is_empty() {
+    /// Once queued, `ops` is empty, as with [`Writer::send_all`].
+    pub async fn record_all(&self, ops: &mut Vec<WriteOp>) -> Result<(), StoreError> {
+        let Some(message) = message_of(ops) else {
             return Ok(());
-        }
+        };
         if self.is_healthy() {
-            self.queue
-                .send(Msg::Ops(ops))
-                .await
-                .map_err(|_| stopped())?;
+            self.queue.send(message).await.map_err(|_| stopped())?;
             self.queued.notify_one();
             self.wake_if_full();
             return Ok(());
         }
-        self.queue.try_send(Msg::Ops(ops)).map_err(|e| match e {
+        self.queue.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Unavailable(
                 "store writes are failing and the write queue is full".into(),
             ),
@@ -862,6 +875,31 @@ async fn commit(store: &dyn Store, ops: &[WriteOp], failing: &AtomicBool, acks: 
 mod tests {
     use super::*;
     use crate::{CommandRecord, SqliteStore};
+
+    fn ids(message: Option<Msg>) -> Vec<String> {
+        let ops = match message {
+            Some(Msg::Op(op)) => vec![op],
+            Some(Msg::Ops(ops)) => ops,
+            _ => Vec::new(),
+        };
+        ops.iter()
+            .map(|op| crate::body::record_id(op).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn one_op_travels_alone_and_the_list_keeps_its_room() {
+        let mut ops = Vec::with_capacity(4);
+        assert!(message_of(&mut ops).is_none());
+        ops.push(command(1));
+        let one = message_of(&mut ops);
+        assert!(matches!(one, Some(Msg::Op(_))));
+        assert_eq!(ids(one), ["s-1"]);
+        assert!(ops.is_empty() && ops.capacity() >= 4);
+        ops.extend([command(2), command(3)]);
+        assert_eq!(ids(message_of(&mut ops)), ["s-2", "s-3"]);
+        assert!(ops.is_empty());
+    }
 
     fn command(n: usize) -> WriteOp {
         WriteOp::Command(CommandRecord {

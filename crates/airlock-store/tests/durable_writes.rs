@@ -24,7 +24,7 @@ async fn a_durable_write_does_not_wait_out_the_linger_of_queued_records() {
     let (writer, _task) = Writer::spawn(store.clone(), config);
     writer.send(start("s1", 1_000)).await.expect("start");
     writer
-        .record_all(vec![outcome("s1", 0)])
+        .record_all(&mut vec![outcome("s1", 0)])
         .await
         .expect("a buffered record that starts a lingering batch");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -68,7 +68,7 @@ async fn a_failing_store_fails_the_durable_write_and_keeps_its_record() {
     }
     // Outcomes are kept even now, and everything lands on recovery.
     writer
-        .record_all(vec![outcome("s1", 0)])
+        .record_all(&mut vec![outcome("s1", 0)])
         .await
         .expect("outcome queued while failing");
     writer.flush().await.expect("flush after recovery");

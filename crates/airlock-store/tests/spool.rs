@@ -49,7 +49,7 @@ async fn spooled_writes_reach_the_store_and_replaying_them_adds_nothing() {
             .await
             .expect("durable write");
         writer
-            .record_all(vec![outcome("s1", n)])
+            .record_all(&mut vec![outcome("s1", n)])
             .await
             .expect("outcome");
     }
@@ -207,7 +207,7 @@ async fn a_slow_store_slows_the_writers_down_instead_of_failing_them() {
             writer.send(start(&id, 1_000 + s as i64)).await?;
             for n in 0..PER_SESSION {
                 writer.commit(vec![command(&id, n)]).await?;
-                writer.record_all(vec![outcome(&id, n)]).await?;
+                writer.record_all(&mut vec![outcome(&id, n)]).await?;
             }
             Ok::<_, StoreError>(writer.is_healthy())
         }));
@@ -334,7 +334,7 @@ async fn a_buffered_command_behind_spooled_batches_waits_only_the_short_linger()
     let (store, writer, _task) = gathering_writer(dir.path()).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     writer
-        .record_all(vec![outcome("s1", 0)])
+        .record_all(&mut vec![outcome("s1", 0)])
         .await
         .expect("outcome");
     tokio::time::sleep(Duration::from_millis(300)).await;

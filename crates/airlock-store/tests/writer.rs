@@ -166,8 +166,8 @@ async fn ops_sent_together_are_stored_in_order() {
     let (writer, _task) = Writer::spawn(store.clone(), WriterConfig::default());
     writer.send(start("s9", 1_000)).await.expect("send");
     // More events than one INSERT statement carries.
-    let ops: Vec<_> = (0..150).map(|i| command("s9", i)).collect();
-    writer.send_all(ops).await.expect("send_all");
+    let mut ops: Vec<_> = (0..150).map(|i| command("s9", i)).collect();
+    writer.send_all(&mut ops).await.expect("send_all");
     writer.flush().await.expect("flush");
     let events = store.session_events("s9").await.expect("events");
     assert_eq!(events.len(), 150);
