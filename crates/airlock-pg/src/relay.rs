@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use airlock_core::Verdict;
 use airlock_core::audit::AuditMode;
+use airlock_core::masking::MaskPolicy;
 use airlock_core::review::{GateOutcome, GateRequest, Interrupt, Reviews};
 use airlock_core::{Command, SessionInfo};
 use airlock_policy::Facts;
@@ -79,6 +80,7 @@ pub struct Relay<'a> {
     outgoing: Outgoing,
     /// Room for the outcomes of one read from the target.
     outcomes: Vec<WriteOp>,
+    plan_memo: Option<PlanMemo>,
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
@@ -115,6 +117,22 @@ impl Decided {
         }
     }
 }
+
+/// The masking plan of the last result shape a session planned without
+/// column rules. Without them a plan depends on nothing but the
+/// RowDescription and the masking policy (no catalog names, no lineage of
+/// the statement's text), so the next result of the same description
+/// under the same policy generation gets the same plan without planning
+/// it again: a session that runs one statement shape after another plans
+/// it once.
+struct PlanMemo {
+    description: Vec<u8>,
+    policy: Arc<MaskPolicy>,
+    plan: Option<Arc<mask::plan::RowPlan>>,
+}
+
+/// Longest RowDescription a [`PlanMemo`] keeps.
+const MAX_REMEMBERED_DESCRIPTION: usize = 4096;
 
 /// Most room an emptied outgoing buffer keeps between batches.
 const KEPT_OUTGOING_BYTES: usize = 64 * 1024;
@@ -165,6 +183,7 @@ impl<'a> Relay<'a> {
             done: Vec::new(),
             outgoing: Outgoing::default(),
             outcomes: Vec::new(),
+            plan_memo: None,
             audit_mode,
             cancelled: Arc::default(),
             recorded_as: RecordedAs {
@@ -673,7 +692,27 @@ impl<'a> Relay<'a> {
 
     /// A RowDescription for a command whose results are masked: decides
     /// how each of its columns is.
-    async fn plan_rows(&mut self, body: &[u8]) -> Result<(), String> {
+    /// Gives the described command the plan remembered for this
+    /// RowDescription (`body`, in the read buffer), if the plan can be
+    /// reused: see [`PlanMemo`].
+    fn reuse_plan(&mut self, body: std::ops::Range<usize>, policy: &Arc<MaskPolicy>) -> bool {
+        let Some(memo) = &self.plan_memo else {
+            return false;
+        };
+        if !Arc::ptr_eq(&memo.policy, policy) || memo.description[..] != self.server_buf[body] {
+            return false;
+        }
+        let plan = memo.plan.clone();
+        match self.tracker.described() {
+            Some(cmd) if cmd.mask.as_ref().is_some_and(|m| m.rules.is_empty()) => {
+                cmd.plan = plan;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn plan_rows(&mut self, body: Vec<u8>, policy: Arc<MaskPolicy>) -> Result<(), String> {
         let Some(cmd) = self.tracker.described() else {
             return Ok(());
         };
@@ -681,7 +720,7 @@ impl<'a> Relay<'a> {
             return Ok(());
         };
         let text = cmd.text.clone();
-        let fields = mask::fields::row_description(body).map_err(|e| e.to_string())?;
+        let fields = mask::fields::row_description(&body).map_err(|e| e.to_string())?;
         let names = if mask.rules.is_empty() {
             vec![None; fields.len()]
         } else {
@@ -708,7 +747,7 @@ impl<'a> Relay<'a> {
             None
         };
         let plan = mask::plan::plan(
-            self.shared.deps.guard.masking(),
+            policy.clone(),
             &mask::plan::Shape {
                 fields: &fields,
                 names: &names,
@@ -717,8 +756,16 @@ impl<'a> Relay<'a> {
                 mentions_masked: mask.mentions_masked,
             },
         );
+        let plan = plan.is_active().then(|| Arc::new(plan));
         if let Some(cmd) = self.tracker.described() {
-            cmd.plan = plan.is_active().then(|| Arc::new(plan));
+            cmd.plan = plan.clone();
+        }
+        if mask.rules.is_empty() && body.len() <= MAX_REMEMBERED_DESCRIPTION {
+            self.plan_memo = Some(PlanMemo {
+                description: body,
+                policy,
+                plan,
+            });
         }
         Ok(())
     }
@@ -761,8 +808,12 @@ impl<'a> Relay<'a> {
             let masked = match tag {
                 b'T' => {
                     let planned = if self.tracker.described().is_some_and(|c| c.mask.is_some()) {
-                        let description = self.server_buf[body.clone()].to_vec();
-                        self.plan_rows(&description).await
+                        if self.reuse_plan(body.clone(), &policy) {
+                            Ok(())
+                        } else {
+                            let description = self.server_buf[body.clone()].to_vec();
+                            self.plan_rows(description, policy.clone()).await
+                        }
                     } else {
                         Ok(())
                     };

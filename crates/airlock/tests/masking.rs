@@ -366,6 +366,61 @@ async fn a_driver_with_binary_results_and_prepared_statements_gets_masked_values
     assert_eq!(row.get(1), Some("Bob Stone"));
 }
 
+/// Without column rules a session reuses the masking plan of a result
+/// shape it saw last (`relay.rs`, `PlanMemo`): a result of another shape
+/// must still be planned afresh, whichever shape came before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_new_result_shape_is_planned_afresh_in_a_session_that_reuses_plans() {
+    let db = fixture("mask_memo");
+    let (gw, token) = gateway(&db, "masking:\n  enabled: true\n");
+    let client = connect_ok(&gw, "alice", "app", &token).await;
+    let first_value = |messages: Vec<SimpleQueryMessage>| -> String {
+        match messages
+            .iter()
+            .find(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        {
+            Some(SimpleQueryMessage::Row(row)) => row.get(0).unwrap_or_default().to_string(),
+            _ => panic!("no row: {messages:?}"),
+        }
+    };
+    let masked = "card <masked:credit_card> here".to_string();
+    for round in 0..3 {
+        // An integer column (nothing to mask), then a text one of the same
+        // width whose value holds a card number, then that shape again.
+        for (sql, want) in [
+            ("select id from plain where id = 2", "2".to_string()),
+            ("select note from plain where id = 2", masked.clone()),
+            ("select note from plain where id = 2", masked.clone()),
+            ("select id::text from plain where id = 2", "2".to_string()),
+            ("select note from plain where id = 2", masked.clone()),
+        ] {
+            let got = first_value(
+                bounded("simple", 20, client.simple_query(sql))
+                    .await
+                    .expect(sql),
+            );
+            assert_eq!(got, want, "round {round}: {sql}");
+        }
+        // The extended protocol too: prepared, bound and executed.
+        let id = bounded(
+            "query",
+            20,
+            client.query_one("select id from plain where id = $1", &[&2i32]),
+        )
+        .await
+        .expect("id");
+        assert_eq!(id.get::<_, i32>(0), 2);
+        let note = bounded(
+            "query",
+            20,
+            client.query_one("select note from plain where id = $1", &[&2i32]),
+        )
+        .await
+        .expect("note");
+        assert_eq!(note.get::<_, String>(0), masked, "round {round}: prepared");
+    }
+}
+
 const AGENT_RULE: &str = r#"
 rules:
   - name: agents-see-no-names
