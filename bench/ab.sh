@@ -50,14 +50,8 @@ start_gateway() { # binary
     gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
     "$1" --config "$WORK/airlock.yaml" serve 2>"$WORK/airlock.log" &
     GW_PID=$!
-    local i
-    for i in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-        kill -0 "$GW_PID" 2>/dev/null || { cat "$WORK/airlock.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    "$1" --config "$WORK/airlock.yaml" identity add bench >/dev/null
-    TOKEN=$("$1" --config "$WORK/airlock.yaml" token issue bench)
+    wait_for_gateway "$WORK/airlock.log" || exit 1
+    TOKEN=$(bench_token "$1" "$WORK/airlock.yaml")
 }
 
 ticks() { sed 's/.*) //' "$1" | awk '{print $12 + $13}'; }

@@ -50,19 +50,14 @@ command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 
 fresh_database "$DB" 1 "$WORK/init.log"
 PACK=${PACK:-false} gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
-"$BIN" --config "$WORK/airlock.yaml" identity add bench >/dev/null
-TOKEN=$("$BIN" --config "$WORK/airlock.yaml" token issue bench)
+TOKEN=$(bench_token "$BIN" "$WORK/airlock.yaml")
 
 rm -f "$OUT"/callgrind.out*
 valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes \
     --callgrind-out-file="$OUT/callgrind.out" \
     "$BIN" --config "$WORK/airlock.yaml" serve 2>"$WORK/airlock.log" &
 GW_PID=$!
-for _ in $(seq 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    kill -0 "$GW_PID" 2>/dev/null || { cat "$WORK/airlock.log" >&2; exit 1; }
-    sleep 0.1
-done
+wait_for_gateway "$WORK/airlock.log"
 
 load() { # transactions per client
     PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -t "$1" -c "$CLIENTS" -j 2 \

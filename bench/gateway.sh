@@ -1,6 +1,7 @@
-# Shared by bench/ab.sh and bench/callgrind.sh (sourced, not run): a fresh
-# pgbench database and a gateway configuration with a durable and a
-# buffered connection to it, both allowing the identity `bench`.
+# Shared by bench/ab.sh, bench/callgrind.sh and bench/profile.sh (sourced,
+# not run): a fresh pgbench database, a gateway configuration with a
+# durable and a buffered connection to it (both allowing the identity
+# `bench`), waiting for the gateway to listen, and a token for `bench`.
 
 # The scripts' EXIT trap: stops the gateway ($GW_PID), drops $DB and
 # removes $WORK.
@@ -62,4 +63,26 @@ connections:
     allow: ["bench"]
     audit: { mode: buffered }
 EOF
+}
+
+# wait_for_gateway LOG: returns once the gateway ($GW_PID) accepts
+# connections on $PORT; if it exits first (or takes over a minute, as
+# under valgrind it may), prints LOG and fails.
+wait_for_gateway() {
+    local _
+    for _ in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0
+        kill -0 "$GW_PID" 2>/dev/null || { cat "$1" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "the gateway did not listen on $PORT within a minute" >&2
+    cat "$1" >&2
+    return 1
+}
+
+# bench_token BINARY CONFIG: adds the identity bench and prints a token
+# for it.
+bench_token() {
+    "$1" --config "$2" identity add bench >/dev/null
+    "$1" --config "$2" token issue bench
 }

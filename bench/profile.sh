@@ -55,13 +55,8 @@ fresh_database "$DB" 10 "$WORK/init.log"
 PACK=${PACK:-false} gateway_config "$WORK/airlock.yaml" "$WORK/data" "$DB"
 "$BIN" --config "$WORK/airlock.yaml" serve 2>"$WORK/airlock.log" &
 GW_PID=$!
-for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    kill -0 "$GW_PID" 2>/dev/null || { cat "$WORK/airlock.log" >&2; exit 1; }
-    sleep 0.1
-done
-"$BIN" --config "$WORK/airlock.yaml" identity add bench >/dev/null
-TOKEN=$("$BIN" --config "$WORK/airlock.yaml" token issue bench)
+wait_for_gateway "$WORK/airlock.log"
+TOKEN=$(bench_token "$BIN" "$WORK/airlock.yaml")
 
 load() { # seconds
     PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -T "$1" -c "$CLIENTS" -j 2 \
