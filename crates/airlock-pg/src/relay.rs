@@ -550,7 +550,7 @@ impl<'a> Relay<'a> {
                 ..
             } = &judgement.verdict
         {
-            let text = recorded_text(&policy, command.text(), mask.as_deref());
+            let text = recorded_text(&policy, &Arc::from(command.text()), mask.as_deref());
             let request = GateRequest {
                 session: self.session,
                 command: &text,
@@ -1016,17 +1016,21 @@ fn command_id(session: &str, n: u64) -> String {
 /// as `set password = $1`).
 fn recorded_text(
     policy: &airlock_core::masking::MaskPolicy,
-    text: &str,
+    text: &Arc<str>,
     mask: Option<&StatementMask>,
-) -> String {
+) -> Arc<str> {
     let names_masked = mask.is_some_and(|m| m.mentions_masked);
     if names_masked {
         return match airlock_policy::sql::without_literals(airlock_policy::sql::Dialect::Postgres, text) {
-            Some(text) => policy.scrub(&text).into_owned(),
+            Some(text) => policy.scrub(&text).into(),
             None => "<statement withheld: it names a masked column and its literals could not be separated>".into(),
         };
     }
-    policy.scrub(text).into_owned()
+    match policy.scrub(text) {
+        // Nothing to mask: the record shares the text the relay holds.
+        std::borrow::Cow::Borrowed(_) => text.clone(),
+        std::borrow::Cow::Owned(scrubbed) => scrubbed.into(),
+    }
 }
 
 /// The rules a verdict label names (`block:a,b` → `a`, `b`).

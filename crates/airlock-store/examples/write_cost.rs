@@ -80,7 +80,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             command: format!(
                 "SELECT abalance FROM pgbench_accounts WHERE aid = {};",
                 n * 7 % 1_000_000
-            ),
+            )
+            .into(),
             params: Vec::new(),
             verdict: "allow".into(),
             rules: Vec::new(),

@@ -175,7 +175,8 @@ pub struct CommandRecord {
     pub connection: Arc<str>,
     pub at: DateTime<Utc>,
     /// The command as the client sent it (SQL text for PostgreSQL), masked.
-    pub command: String,
+    /// (Shared with the adapter's own copy when masking left it as sent.)
+    pub command: Arc<str>,
     /// Bound parameter values, masked (`None`: SQL NULL).
     pub params: Vec<Option<String>>,
     /// `allow`, `mask:RULES`, `review:RULES`, `block:RULE`, or

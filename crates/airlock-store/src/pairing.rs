@@ -70,7 +70,7 @@ mod tests {
             identity: "alice".into(),
             connection: "db".into(),
             at: Utc.timestamp_millis_opt(1_000).unwrap(),
-            command: format!("SELECT {n}"),
+            command: format!("SELECT {n}").into(),
             params: Vec::new(),
             verdict: "allow".into(),
             rules: Vec::new(),

@@ -523,7 +523,7 @@ mod tests {
             identity: "alice".into(),
             connection: "app".into(),
             at: chrono::Utc::now(),
-            command: "x".repeat(text_len),
+            command: "x".repeat(text_len).into(),
             params: Vec::new(),
             verdict: "allow".into(),
             rules: Vec::new(),

@@ -908,7 +908,7 @@ mod tests {
             identity: "alice".into(),
             connection: "app".into(),
             at: chrono::Utc::now(),
-            command: format!("select {n}"),
+            command: format!("select {n}").into(),
             params: Vec::new(),
             verdict: "allow".into(),
             rules: Vec::new(),

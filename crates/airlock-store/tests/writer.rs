@@ -69,7 +69,10 @@ async fn batches_many_ops_and_keeps_per_session_order() {
     for s in 0..SESSIONS {
         let id = format!("session-{s}");
         let events = store.session_events(&id).await.expect("events");
-        let commands: Vec<_> = events.iter().map(|e| e.command.command.clone()).collect();
+        let commands: Vec<_> = events
+            .iter()
+            .map(|e| e.command.command.to_string())
+            .collect();
         let expected: Vec<_> = (0..PER_SESSION).map(|n| format!("SELECT {n}")).collect();
         assert_eq!(commands, expected, "order of {id}");
         assert!(
@@ -112,7 +115,7 @@ async fn recovers_after_failures_without_losing_ops() {
     assert!(store.batch_calls() >= 4);
     let events = store.session_events("s1").await.expect("events");
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].command.command, "SELECT 0");
+    assert_eq!(&*events[0].command.command, "SELECT 0");
     assert!(store.session("s1").await.expect("get").is_some());
 
     writer.send(command("s1", 2)).await.expect("accepted again");

@@ -58,7 +58,7 @@ pub fn command_record(session: &str, n: usize) -> CommandRecord {
         connection: "prod-db".into(),
         // Deliberately equal timestamps: order must come from insertion.
         at: at(1_700_000_000_000),
-        command: format!("SELECT {n}"),
+        command: format!("SELECT {n}").into(),
         params: vec![Some(n.to_string()), None],
         verdict: "allow".into(),
         rules: Vec::new(),
