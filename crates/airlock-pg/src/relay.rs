@@ -690,8 +690,6 @@ impl<'a> Relay<'a> {
         None
     }
 
-    /// A RowDescription for a command whose results are masked: decides
-    /// how each of its columns is.
     /// Gives the described command the plan remembered for this
     /// RowDescription (`body`, in the read buffer), if the plan can be
     /// reused: see [`PlanMemo`].
@@ -712,6 +710,9 @@ impl<'a> Relay<'a> {
         }
     }
 
+    /// A RowDescription for a command whose results are masked: decides
+    /// how each of its columns is, and remembers the plan where it can be
+    /// reused.
     async fn plan_rows(&mut self, body: Vec<u8>, policy: Arc<MaskPolicy>) -> Result<(), String> {
         let Some(cmd) = self.tracker.described() else {
             return Ok(());
