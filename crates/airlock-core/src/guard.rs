@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
@@ -123,8 +124,48 @@ impl Generation {
 
 pub struct Guard {
     current: ArcSwap<Generation>,
+    /// Counts the generations swapped in: a [`GuardView`] compares it, a
+    /// read of a line nobody writes between reloads, instead of taking
+    /// the generation's reference counts, which every session shares.
+    epoch: AtomicU64,
     analyser: Analyser,
     source: Option<PathBuf>,
+}
+
+/// A session's hold on the guard's current generation, and the last
+/// command it decided there.
+///
+/// Taking the configuration or masking policy from the guard for each
+/// statement bumps and drops reference counts that the sessions of every
+/// thread share, so their cache lines travel between cores statement by
+/// statement; and a client that sends the same text again (a prepared
+/// statement parsed anew by every execution, as pgbench `-M extended` and
+/// many drivers do) would look it up in the shared caches again. A view
+/// is refreshed from the guard's epoch, and answers a repeated text from
+/// what it kept, under the same generation only.
+pub struct GuardView {
+    epoch: u64,
+    generation: Arc<Generation>,
+    last: Option<Remembered>,
+}
+
+/// A decision kept for the next command with the same text. Only a
+/// decision the guard would also share by shape is kept: facts that depend
+/// on a literal's value, or that failed to parse, are decided every time.
+struct Remembered {
+    text: Arc<str>,
+    facts: Arc<Facts>,
+    sessionless: Decision,
+}
+
+impl GuardView {
+    pub fn config(&self) -> &Arc<Config> {
+        &self.generation.config
+    }
+
+    pub fn masking(&self) -> &Arc<MaskPolicy> {
+        &self.generation.masking
+    }
 }
 
 impl Guard {
@@ -134,6 +175,7 @@ impl Guard {
         let rules = config.compile_rules(path)?;
         Ok(Guard {
             current: ArcSwap::from_pointee(Generation::new(config, rules, path)?),
+            epoch: AtomicU64::new(0),
             analyser: Analyser::new(),
             source: None,
         })
@@ -178,7 +220,32 @@ impl Guard {
         );
         let generation = Generation::new(Arc::new(config), rules, path)?;
         self.current.store(Arc::new(generation));
+        // After the store: a view that sees the new epoch loads the new
+        // generation (one that loads it early reloads once more).
+        self.epoch.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// A view of the current generation, for one session.
+    pub fn view(&self) -> GuardView {
+        GuardView {
+            epoch: self.epoch.load(Ordering::Acquire),
+            generation: self.current.load_full(),
+            last: None,
+        }
+    }
+
+    /// Moves `view` to the current generation if a reload swapped in a
+    /// new one since it was taken.
+    pub fn refresh(&self, view: &mut GuardView) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        if epoch != view.epoch {
+            *view = GuardView {
+                epoch,
+                generation: self.current.load_full(),
+                last: None,
+            };
+        }
     }
 
     /// May this identity open a session on this connection?
@@ -215,20 +282,81 @@ impl Guard {
         counters: SessionCounters,
         command: &Command,
     ) -> Judgement {
+        let generation = self.current.load();
         let (facts, shape) = self
             .analyser
             .analyse_keyed(&session.connection_view.kind, command);
-        let generation = self.current.load();
+        let sessionless = self.sessionless(&generation, session, counters, &facts, shape);
+        let decision = self.with_session_rules(&generation, session, counters, &facts, sessionless);
+        judgement(&generation, facts, decision)
+    }
+
+    /// Decides one command as [`Guard::check`] does, through a session's
+    /// view: under the current generation, and from the view's last
+    /// decision when the command repeats its text.
+    pub fn check_in(
+        &self,
+        view: &mut GuardView,
+        session: &SessionInfo,
+        counters: SessionCounters,
+        command: &Command,
+    ) -> Judgement {
+        self.refresh(view);
+        let text = match command {
+            Command::Sql { text, .. } => Some(text),
+            Command::Shell { .. } => None,
+        };
+        if let (Some(text), Some(last)) = (text, &view.last)
+            && (Arc::ptr_eq(&last.text, text) || *last.text == **text)
+        {
+            let decision = self.with_session_rules(
+                &view.generation,
+                session,
+                counters,
+                &last.facts,
+                last.sessionless.clone(),
+            );
+            return judgement(&view.generation, last.facts.clone(), decision);
+        }
+        let (facts, shape) = self
+            .analyser
+            .analyse_keyed(&session.connection_view.kind, command);
+        let kept = shape.is_some();
+        let sessionless = self.sessionless(&view.generation, session, counters, &facts, shape);
+        view.last = match text {
+            Some(text) if kept => Some(Remembered {
+                text: text.clone(),
+                facts: facts.clone(),
+                sessionless: sessionless.clone(),
+            }),
+            _ => None,
+        };
+        let decision =
+            self.with_session_rules(&view.generation, session, counters, &facts, sessionless);
+        judgement(&view.generation, facts, decision)
+    }
+
+    /// What the rules that do not read session counters decide on `facts`
+    /// under `generation`, from the generation's cache where `shape`
+    /// allows.
+    fn sessionless(
+        &self,
+        generation: &Generation,
+        session: &SessionInfo,
+        counters: SessionCounters,
+        facts: &Facts,
+        shape: Option<String>,
+    ) -> Decision {
         let input = Input {
             identity: &session.identity_view,
             connection: &session.connection_view,
-            facts: &facts,
+            facts,
             session: counters,
         };
         // Rules that do not read session counters decide the same for the
         // same command shape, identity and connection: that part is cached
         // (only where the facts themselves may be shared, see Analyser).
-        let sessionless = match shape {
+        match shape {
             Some(shape) => {
                 let mut key =
                     String::with_capacity(session.decision_key_prefix.len() + shape.len());
@@ -244,30 +372,49 @@ impl Guard {
                 }
             }
             None => generation.rules.evaluate_sessionless(&input),
-        };
-        let decision = if generation.rules.reads_session() {
-            sessionless.merge(generation.rules.evaluate_session_rules(&input))
-        } else {
-            sessionless
-        };
-        let mut verdict = Verdict::from_decision(&decision);
-        if let Verdict::Mask { rules, .. } = &verdict
-            && !generation.masking.enabled()
-        {
-            // Answering unmasked what a rule says to mask is the one
-            // thing this verdict must never lead to.
-            verdict = Verdict::Block {
-                rule: rules.join(","),
-                reason:
-                    "the rule requires masking, and masking is turned off (masking.enabled: false)"
-                        .into(),
-            };
         }
-        Judgement {
-            verdict,
+    }
+
+    /// `sessionless` merged with what the rules that read session counters
+    /// decide now.
+    fn with_session_rules(
+        &self,
+        generation: &Generation,
+        session: &SessionInfo,
+        counters: SessionCounters,
+        facts: &Facts,
+        sessionless: Decision,
+    ) -> Decision {
+        if !generation.rules.reads_session() {
+            return sessionless;
+        }
+        let input = Input {
+            identity: &session.identity_view,
+            connection: &session.connection_view,
             facts,
-            decision,
-        }
+            session: counters,
+        };
+        sessionless.merge(generation.rules.evaluate_session_rules(&input))
+    }
+}
+
+fn judgement(generation: &Generation, facts: Arc<Facts>, decision: Decision) -> Judgement {
+    let mut verdict = Verdict::from_decision(&decision);
+    if let Verdict::Mask { rules, .. } = &verdict
+        && !generation.masking.enabled()
+    {
+        // Answering unmasked what a rule says to mask is the one thing
+        // this verdict must never lead to.
+        verdict = Verdict::Block {
+            rule: rules.join(","),
+            reason: "the rule requires masking, and masking is turned off (masking.enabled: false)"
+                .into(),
+        };
+    }
+    Judgement {
+        verdict,
+        facts,
+        decision,
     }
 }
 
@@ -409,6 +556,103 @@ connections:
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_view_decides_repeated_texts_as_the_guard_does() {
+        let g = guard();
+        let corpus = [
+            "select pg_sleep(1)",
+            "select * from users where id = $1",
+            "delete from t",
+            "copy t to '/tmp/a'",
+            "selec 1",
+        ];
+        for kind in [IdentityKind::User, IdentityKind::Agent] {
+            let s = session(&g, kind);
+            let mut view = g.view();
+            // Each text three times in a row: the second and third come
+            // from the view's last decision where it kept one.
+            for text in corpus {
+                for _ in 0..3 {
+                    let c = SessionCounters::default();
+                    let through_view = g.check_in(&mut view, &s, c, &sql(text));
+                    let direct = g.check(&s, c, &sql(text));
+                    assert_eq!(through_view.verdict, direct.verdict, "{kind:?} {text}");
+                    assert_eq!(through_view.decision, direct.decision, "{kind:?} {text}");
+                    assert_eq!(*through_view.facts, *direct.facts, "{kind:?} {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_view_keeps_only_what_the_guard_would_share_and_reads_counters_anew() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.yaml");
+        let text = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\nrules:\n  - name: tenth\n    when: \"session.commands >= 10\"\n    action: block\n";
+        std::fs::write(&path, text).unwrap();
+        let g = Guard::from_file(&path).unwrap();
+        let s = SessionInfo::new(
+            "s".into(),
+            who(IdentityKind::User, &[]),
+            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
+        );
+        let mut view = g.view();
+        let at = |commands| SessionCounters {
+            commands,
+            ..SessionCounters::default()
+        };
+        let select = sql("select 1");
+        assert_eq!(
+            g.check_in(&mut view, &s, at(1), &select).verdict,
+            Verdict::Allow
+        );
+        assert!(view.last.is_some(), "a shareable decision is kept");
+        // The same text again, now past the limit: session rules are not
+        // answered from what was kept.
+        assert!(matches!(
+            g.check_in(&mut view, &s, at(10), &select).verdict,
+            Verdict::Block { .. }
+        ));
+        // Facts that depend on a literal's value are not kept.
+        g.check_in(&mut view, &s, at(1), &sql("copy t to '/tmp/a'"));
+        assert!(view.last.is_none(), "a literal-sensitive decision is kept");
+    }
+
+    #[test]
+    fn a_reload_reaches_a_view_that_was_taken_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.yaml");
+        let good = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
+        std::fs::write(&path, good).unwrap();
+        let g = Guard::from_file(&path).unwrap();
+        let s = SessionInfo::new(
+            "s".into(),
+            who(IdentityKind::User, &[]),
+            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
+        );
+        let c = SessionCounters::default();
+        let mut view = g.view();
+        let select = sql("select 1");
+        assert_eq!(
+            g.check_in(&mut view, &s, c, &select).verdict,
+            Verdict::Allow
+        );
+        assert_eq!(
+            g.check_in(&mut view, &s, c, &select).verdict,
+            Verdict::Allow
+        );
+        let stricter = format!(
+            "{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n"
+        );
+        std::fs::write(&path, &stricter).unwrap();
+        g.reload().unwrap();
+        assert!(matches!(
+            g.check_in(&mut view, &s, c, &select).verdict,
+            Verdict::Block { .. }
+        ));
+        assert!(Arc::ptr_eq(view.masking(), &g.masking()));
     }
 
     #[test]

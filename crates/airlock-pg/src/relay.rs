@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use airlock_core::Verdict;
 use airlock_core::audit::AuditMode;
+use airlock_core::guard::GuardView;
 use airlock_core::masking::MaskPolicy;
 use airlock_core::review::{GateOutcome, GateRequest, Interrupt, Reviews};
 use airlock_core::{Command, SessionInfo};
@@ -81,6 +82,9 @@ pub struct Relay<'a> {
     /// Room for the outcomes of one read from the target.
     outcomes: Vec<WriteOp>,
     plan_memo: Option<PlanMemo>,
+    /// The guard's generation this session decides and masks under, and
+    /// its last decision (see `GuardView`).
+    view: GuardView,
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
@@ -159,7 +163,8 @@ impl<'a> Relay<'a> {
         server_buf: BytesMut,
         max_message: usize,
     ) -> Relay<'a> {
-        let config = shared.deps.guard.config();
+        let view = shared.deps.guard.view();
+        let config = view.config();
         let audit_mode = config
             .connection(&session.connection)
             .map_or(config.audit.mode, |c| c.audit_mode(&config.audit));
@@ -167,7 +172,6 @@ impl<'a> Relay<'a> {
             config.audit.preview_rows as usize,
             config.audit.preview_bytes as usize,
         );
-        drop(config);
         Relay {
             shared,
             session,
@@ -184,6 +188,7 @@ impl<'a> Relay<'a> {
             outgoing: Outgoing::default(),
             outcomes: Vec::new(),
             plan_memo: None,
+            view,
             audit_mode,
             cancelled: Arc::default(),
             recorded_as: RecordedAs {
@@ -410,7 +415,7 @@ impl<'a> Relay<'a> {
                 formats,
                 values,
             } => {
-                let policy = self.shared.deps.guard.masking();
+                let policy = self.view.masking();
                 let recorded =
                     record::bind_params(formats, params, values, |v| policy.scrub(v).into_owned());
                 self.tracker.bind(portal, statement, recorded);
@@ -476,7 +481,8 @@ impl<'a> Relay<'a> {
             };
             return Decided::refused("refused:store-unavailable", refusal);
         }
-        let max_statement = self.shared.deps.guard.config().limits.max_statement_bytes as usize;
+        self.shared.deps.guard.refresh(&mut self.view);
+        let max_statement = self.view.config().limits.max_statement_bytes as usize;
         if command.text().len() > max_statement {
             let refusal = Refusal {
                 code: "54000",
@@ -511,20 +517,24 @@ impl<'a> Relay<'a> {
             bytes: totals.bytes,
             seconds: self.started.elapsed().as_secs() as i64,
         };
-        let guard = &self.shared.deps.guard;
-        let judgement = guard.check(self.session, counters, command);
+        let judgement =
+            self.shared
+                .deps
+                .guard
+                .check_in(&mut self.view, self.session, counters, command);
         let label = judgement.verdict.label();
         let mut refusal = judgement.verdict.refusal().map(|message| Refusal {
             code: "42501",
             message,
         });
-        let policy = guard.masking();
+        let policy = self.view.masking();
+        let detectors_on = policy.detectors_on();
         let masks_anything = policy.detectors_on()
             || !policy.column_rules().is_empty()
             || !judgement.verdict.mask_columns().is_empty();
         let mask = (policy.enabled() && masks_anything).then(|| {
             Arc::new(StatementMask::new(
-                &policy,
+                policy,
                 judgement.verdict.mask_columns(),
                 &judgement.facts,
             ))
@@ -532,7 +542,7 @@ impl<'a> Relay<'a> {
         if refusal.is_none()
             && let Some(m) = &mask
             && let Some(message) = self
-                .copy_out_refusal(m, &judgement.facts, command.text(), policy.detectors_on())
+                .copy_out_refusal(m, &judgement.facts, command.text(), detectors_on)
                 .await
         {
             refusal = Some(Refusal {
@@ -550,7 +560,11 @@ impl<'a> Relay<'a> {
                 ..
             } = &judgement.verdict
         {
-            let text = recorded_text(&policy, &Arc::from(command.text()), mask.as_deref());
+            let text = recorded_text(
+                self.view.masking(),
+                &Arc::from(command.text()),
+                mask.as_deref(),
+            );
             let request = GateRequest {
                 session: self.session,
                 command: &text,
@@ -693,11 +707,13 @@ impl<'a> Relay<'a> {
     /// Gives the described command the plan remembered for this
     /// RowDescription (`body`, in the read buffer), if the plan can be
     /// reused: see [`PlanMemo`].
-    fn reuse_plan(&mut self, body: std::ops::Range<usize>, policy: &Arc<MaskPolicy>) -> bool {
+    fn reuse_plan(&mut self, body: std::ops::Range<usize>) -> bool {
         let Some(memo) = &self.plan_memo else {
             return false;
         };
-        if !Arc::ptr_eq(&memo.policy, policy) || memo.description[..] != self.server_buf[body] {
+        if !Arc::ptr_eq(&memo.policy, self.view.masking())
+            || memo.description[..] != self.server_buf[body]
+        {
             return false;
         }
         let plan = memo.plan.clone();
@@ -713,7 +729,8 @@ impl<'a> Relay<'a> {
     /// A RowDescription for a command whose results are masked: decides
     /// how each of its columns is, and remembers the plan where it can be
     /// reused.
-    async fn plan_rows(&mut self, body: Vec<u8>, policy: Arc<MaskPolicy>) -> Result<(), String> {
+    async fn plan_rows(&mut self, body: Vec<u8>) -> Result<(), String> {
+        let policy = self.view.masking().clone();
         let Some(cmd) = self.tracker.described() else {
             return Ok(());
         };
@@ -726,13 +743,7 @@ impl<'a> Relay<'a> {
             vec![None; fields.len()]
         } else {
             let columns: Vec<(u32, i16)> = fields.iter().map(|f| (f.table_oid, f.attnum)).collect();
-            match self
-                .shared
-                .deps
-                .guard
-                .config()
-                .connection(&self.session.connection)
-            {
+            match self.view.config().connection(&self.session.connection) {
                 Some(connection) => {
                     self.shared
                         .catalogs
@@ -781,7 +792,6 @@ impl<'a> Relay<'a> {
         let mut spliced = BytesMut::new();
         let mut consumed = 0;
         let mut copied = 0;
-        let policy = self.shared.deps.guard.masking();
         loop {
             let rest = &self.server_buf[consumed..];
             let len = match frame::peek_len(rest, self.max_message) {
@@ -809,11 +819,11 @@ impl<'a> Relay<'a> {
             let masked = match tag {
                 b'T' => {
                     let planned = if self.tracker.described().is_some_and(|c| c.mask.is_some()) {
-                        if self.reuse_plan(body.clone(), &policy) {
+                        if self.reuse_plan(body.clone()) {
                             Ok(())
                         } else {
                             let description = self.server_buf[body.clone()].to_vec();
-                            self.plan_rows(description, policy.clone()).await
+                            self.plan_rows(description).await
                         }
                     } else {
                         Ok(())
@@ -831,9 +841,9 @@ impl<'a> Relay<'a> {
                         .map_err(|e| e.to_string()),
                     None => Ok(()),
                 },
-                b'E' | b'N' => match policy.detectors_on() {
+                b'E' | b'N' => match self.view.masking().detectors_on() {
                     true => mask::rewrite::error_or_notice(
-                        policy.masker(),
+                        self.view.masking().masker(),
                         tag,
                         &self.server_buf[body.clone()],
                     )
@@ -841,9 +851,11 @@ impl<'a> Relay<'a> {
                     .map_err(|e| e.to_string()),
                     false => Ok(()),
                 },
-                b'd' if policy.detectors_on() => {
-                    replacement =
-                        mask::rewrite::copy_data(policy.masker(), &self.server_buf[body.clone()]);
+                b'd' if self.view.masking().detectors_on() => {
+                    replacement = mask::rewrite::copy_data(
+                        self.view.masking().masker(),
+                        &self.server_buf[body.clone()],
+                    );
                     Ok(())
                 }
                 _ => Ok(()),
@@ -917,7 +929,7 @@ impl<'a> Relay<'a> {
         self.events_recorded += 1;
         let id = command_id(&self.session.id, self.events_recorded);
         cmd.id = Some(id.clone());
-        let policy = self.shared.deps.guard.masking();
+        let policy = self.view.masking();
         let params = if cmd.mask.as_ref().is_some_and(|m| m.mentions_masked) {
             vec![Some(record::WITHHELD.to_string()); cmd.params.len()]
         } else {
@@ -929,7 +941,7 @@ impl<'a> Relay<'a> {
             identity: self.recorded_as.identity.clone(),
             connection: self.recorded_as.connection.clone(),
             at: cmd.at,
-            command: recorded_text(&policy, &cmd.text, cmd.mask.as_deref()),
+            command: recorded_text(policy, &cmd.text, cmd.mask.as_deref()),
             params,
             rules: rules_of(&cmd.verdict),
             verdict: cmd.verdict.clone(),
@@ -943,7 +955,6 @@ impl<'a> Relay<'a> {
         // Kept between reads, as `done` is: usually one outcome travels
         // alone and the list keeps its room (`Writer::record_all`).
         let mut ops = std::mem::take(&mut self.outcomes);
-        let policy = self.shared.deps.guard.masking();
         // The list keeps its room between reads: a fresh one would be
         // grown again on every reply.
         let mut done = std::mem::take(&mut self.done);
@@ -955,6 +966,7 @@ impl<'a> Relay<'a> {
                     cmd.id.take().unwrap_or_default()
                 }
             };
+            let policy = self.view.masking();
             ops.push(WriteOp::Outcome(OutcomeRecord {
                 event_id,
                 session_id: self.recorded_as.session_id.clone(),
