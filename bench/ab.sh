@@ -13,6 +13,7 @@
 #   MODES    "durable buffered" (default): which recording modes to run
 #   SECS     seconds per pgbench run (default 8)
 #   CLIENTS  pgbench clients (default 8; two pgbench threads)
+#   PROTOCOL pgbench's query mode: simple (default) or extended
 #   FSYNC    the gateway's audit.fsync (default true)
 #   PACK     the gateway's policy.default_pack (default true)
 #   SESSION_THREADS  the gateway's postgres.session_threads (default 0)
@@ -66,7 +67,7 @@ run_mode() { # mode -> one line
     local before after out tps
     [ "${THREADS:-0}" = 1 ] && by_thread >"$WORK/threads.before"
     before=$(ticks "/proc/$GW_PID/stat")
-    out=$(PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -T "$SECS" -c "$CLIENTS" -j 2 \
+    out=$(PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -M "${PROTOCOL:-simple}" -T "$SECS" -c "$CLIENTS" -j 2 \
         -h 127.0.0.1 -p "$PORT" -U bench "$1" 2>&1) ||
         { echo "pgbench failed: $out" >&2; return 1; }
     after=$(ticks "/proc/$GW_PID/stat")

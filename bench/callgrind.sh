@@ -20,6 +20,7 @@
 # Environment:
 #   MODE          buffered (default) or durable
 #   CLIENTS       pgbench clients (default 8); TXNS transactions each (500)
+#   PROTOCOL      pgbench's query mode: simple (default) or extended
 #   PACK          the gateway's policy.default_pack (default false)
 #   MASKING       masking.enabled (default true)
 #   PREVIEW_ROWS  audit.preview_rows (default 20)
@@ -60,7 +61,7 @@ GW_PID=$!
 wait_for_gateway "$WORK/airlock.log"
 
 load() { # transactions per client
-    PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -t "$1" -c "$CLIENTS" -j 2 \
+    PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -M "${PROTOCOL:-simple}" -t "$1" -c "$CLIENTS" -j 2 \
         -h 127.0.0.1 -p "$PORT" -U bench "$MODE" >"$WORK/pgbench.log" 2>&1 ||
         { cat "$WORK/pgbench.log" >&2; exit 1; }
 }
@@ -71,7 +72,7 @@ callgrind_control -i off "$GW_PID" >/dev/null 2>&1
 callgrind_control -d "$GW_PID" >/dev/null 2>&1
 
 TOTAL=$((CLIENTS * TXNS))
-echo "instructions per transaction, $MODE, $TOTAL transactions of pgbench -S -c $CLIENTS ($BIN)"
+echo "instructions per transaction, $MODE, $TOTAL transactions of pgbench -S -M ${PROTOCOL:-simple} -c $CLIENTS ($BIN)"
 for f in "$OUT"/callgrind.out.*-*; do
     n=$(awk '/^totals:/ {print $2}' "$f")
     [ "${n:-0}" -gt 0 ] || continue

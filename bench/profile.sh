@@ -20,6 +20,7 @@
 # Environment:
 #   MODE          buffered (default) or durable
 #   CLIENTS       pgbench clients (default 8); SECS seconds (default 12)
+#   PROTOCOL      pgbench's query mode: simple (default) or extended
 #   TOP           functions listed (default 25)
 #   PACK          the gateway's policy.default_pack (default false)
 #   MASKING       masking.enabled (default true)
@@ -59,7 +60,7 @@ wait_for_gateway "$WORK/airlock.log"
 TOKEN=$(bench_token "$BIN" "$WORK/airlock.yaml")
 
 load() { # seconds
-    PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -T "$1" -c "$CLIENTS" -j 2 \
+    PGPASSWORD=$TOKEN PGSSLMODE=disable pgbench -n -S -M "${PROTOCOL:-simple}" -T "$1" -c "$CLIENTS" -j 2 \
         -h 127.0.0.1 -p "$PORT" -U bench "$MODE" 2>&1
 }
 load 2 >/dev/null # connections, caches and the store's tables warm
@@ -79,7 +80,7 @@ perf report -i "$OUT/perf.data" --no-children --sort sym -F sample,sym 2>/dev/nu
         { us = $1 * 1000 / (tps * secs); $1 = ""; sub(/^ +/, ""); print us "\t" $0 }' |
     sort -t "$(printf '\t')" -k1,1 -g -r >"$OUT/by_function.tsv"
 
-echo "$MODE, pgbench -S -c $CLIENTS: $TPS TPS ($BIN)"
+echo "$MODE, pgbench -S -M ${PROTOCOL:-simple} -c $CLIENTS: $TPS TPS ($BIN)"
 awk -F'\t' '{all += $1} $2 ~ /(^| )(_?mi_|_mi_)/ {mi += $1}
     END {printf "gateway %.1f µs/txn sampled, of which the allocator %.1f\n", all, mi}' \
     "$OUT/by_function.tsv"
