@@ -2,6 +2,7 @@
 //! bound to its parameters and the first rows of its result, both as the
 //! client sent or received them, after masking.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use airlock_store::Preview;
@@ -24,7 +25,7 @@ pub fn bind_params(
     formats: &[u8],
     count: usize,
     values: &[u8],
-    scrub: impl Fn(&str) -> String,
+    scrub: impl for<'s> Fn(&'s str) -> Cow<'s, str>,
 ) -> Vec<Option<String>> {
     let format_of = |i: usize| -> i16 {
         let n = formats.len() / 2;
@@ -50,7 +51,7 @@ pub fn bind_params(
         out.push(Some(if format_of(i) == 1 {
             binary_value(bytes, &scrub)
         } else {
-            cut(&scrub(&String::from_utf8_lossy(bytes)))
+            cut(scrub(&String::from_utf8_lossy(bytes)))
         }));
     }
     out
@@ -62,13 +63,13 @@ pub fn bind_params(
 /// masker: printable UTF-8 is shown, and scrubbed, as text; anything else
 /// as `\x` and hex, unless a detector finds something in it, and then not
 /// at all.
-pub fn binary_value(bytes: &[u8], scrub: &impl Fn(&str) -> String) -> String {
+pub fn binary_value(bytes: &[u8], scrub: &impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> String {
     if let Ok(text) = std::str::from_utf8(bytes)
         && !text
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        return cut(&scrub(text));
+        return cut(scrub(text));
     }
     let lossy = String::from_utf8_lossy(bytes);
     if scrub(&lossy) != lossy {
@@ -80,9 +81,11 @@ pub fn binary_value(bytes: &[u8], scrub: &impl Fn(&str) -> String) -> String {
     hex(bytes)
 }
 
-fn cut(text: &str) -> String {
+/// `text` as recorded: whole up to `MAX_PARAM_CHARS` characters (taken
+/// over as it is, with no copy when the scrub made one already).
+fn cut(text: Cow<'_, str>) -> String {
     match text.char_indices().nth(MAX_PARAM_CHARS) {
-        None => text.to_string(),
+        None => text.into_owned(),
         Some((at, _)) => format!("{}… ({} bytes)", &text[..at], text.len()),
     }
 }
@@ -214,7 +217,7 @@ impl PreviewBuf {
     /// The preview as recorded: `scrub` masks what the client may have
     /// received unmasked (a value in binary format, which only text-like
     /// types are scanned in).
-    pub fn finish(self, scrub: impl Fn(&str) -> String) -> Option<Preview> {
+    pub fn finish(self, scrub: impl for<'s> Fn(&'s str) -> Cow<'s, str>) -> Option<Preview> {
         if self
             .shape
             .as_ref()
@@ -300,7 +303,7 @@ mod tests {
         let values = bind_values(&[Some(b"bob@example.com"), None, Some(&[0xff, 0xfe])]);
         // Formats: text, text, binary.
         let formats = [0, 0, 0, 0, 0, 1];
-        let got = bind_params(&formats, 3, &values, |s| s.replace("bob", "***"));
+        let got = bind_params(&formats, 3, &values, |s| s.replace("bob", "***").into());
         assert_eq!(
             got,
             vec![
@@ -312,7 +315,7 @@ mod tests {
         // One format code applies to every parameter; text sent in binary
         // format (as tokio-postgres does) is scrubbed like text.
         let got = bind_params(&[0, 1], 1, &bind_values(&[Some(b"bob@x")]), |s| {
-            s.replace("bob", "***")
+            s.replace("bob", "***").into()
         });
         assert_eq!(got, vec![Some("***@x".to_string())]);
         // Binary that is not text: hex, unless a detector matches in it.
@@ -322,7 +325,7 @@ mod tests {
         let mut blob = vec![0u8, 1];
         blob.extend_from_slice(b"bob@x");
         let got = bind_params(&[0, 1], 1, &bind_values(&[Some(&blob)]), |s| {
-            s.replace("bob", "***")
+            s.replace("bob", "***").into()
         });
         let shown = got[0].as_deref().unwrap_or_default();
         assert!(

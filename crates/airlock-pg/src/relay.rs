@@ -416,9 +416,8 @@ impl<'a> Relay<'a> {
                 values,
             } => {
                 let policy = self.view.masking();
-                let recorded =
-                    record::bind_params(formats, params, values, |v| policy.scrub(v).into_owned());
-                self.tracker.bind(portal, statement, recorded);
+                let recorded = record::bind_params(formats, params, values, |v| policy.scrub(v));
+                self.tracker.bind(portal, statement, recorded.into());
                 put_frame(&mut out.to_server, &f);
             }
             M::Execute { portal } => {
@@ -931,7 +930,7 @@ impl<'a> Relay<'a> {
         cmd.id = Some(id.clone());
         let policy = self.view.masking();
         let params = if cmd.mask.as_ref().is_some_and(|m| m.mentions_masked) {
-            vec![Some(record::WITHHELD.to_string()); cmd.params.len()]
+            vec![Some(record::WITHHELD.to_string()); cmd.params.len()].into()
         } else {
             std::mem::take(&mut cmd.params)
         };
@@ -980,7 +979,7 @@ impl<'a> Relay<'a> {
                 preview: cmd
                     .preview
                     .take()
-                    .and_then(|p| p.finish(|v| policy.scrub(v).into_owned())),
+                    .and_then(|p| p.finish(|v| policy.scrub(v))),
             }));
         }
         self.done = done;

@@ -47,8 +47,9 @@ pub struct InFlight {
     /// Its audit record's id, once the record is written (before the
     /// command is forwarded, for one that runs).
     pub id: Option<String>,
-    /// The values bound to its parameters, as recorded (masked).
-    pub params: Vec<Option<String>>,
+    /// The values bound to its parameters, as recorded (masked): shared
+    /// with its portal, which may be executed again.
+    pub params: BoundValues,
     /// The first rows of its result, as the client received them.
     pub preview: Option<Box<PreviewBuf>>,
     /// What became of its review, for one a review rule gated.
@@ -86,7 +87,7 @@ impl InFlight {
             mask: None,
             plan: None,
             id: None,
-            params: Vec::new(),
+            params: Arc::default(),
             preview: None,
             review: None,
         }
@@ -175,11 +176,15 @@ const CLIENT_ONLY_ENCODINGS: &[&str] = &[
     "JOHAB",
 ];
 
+/// The values bound to a portal, as recorded: shared by the records of
+/// every Execute of it.
+pub type BoundValues = Arc<[Option<String>]>;
+
 #[derive(Default)]
 pub struct Tracker {
     pending: VecDeque<Pending>,
     statements: HashMap<String, Prepared>,
-    portals: HashMap<String, (Prepared, Vec<Option<String>>)>,
+    portals: HashMap<String, (Prepared, BoundValues)>,
     /// Rows and bytes of each result kept for the audit trail.
     preview_rows: usize,
     preview_bytes: usize,
@@ -265,7 +270,7 @@ impl Tracker {
         self.pending.push_back(Pending::Parse(cmd));
     }
 
-    pub fn bind(&mut self, portal: &str, statement: &str, params: Vec<Option<String>>) {
+    pub fn bind(&mut self, portal: &str, statement: &str, params: BoundValues) {
         let prepared = self
             .statements
             .get(statement)
@@ -781,11 +786,27 @@ mod tests {
     }
 
     #[test]
+    fn every_execute_of_a_portal_records_its_bound_values() {
+        let mut t = Tracker::new();
+        t.parse("s1", cmd("select * from t where id = $1"));
+        let values: Arc<[Option<String>]> = vec![Some("7".to_string()), None].into();
+        t.bind("p", "s1", values.clone());
+        // A portal run in parts (Execute with a row limit) is executed
+        // again: each Execute's record carries the same values, shared.
+        let first = t.portal("p");
+        let again = t.portal("p");
+        assert_eq!(&first.params[..], &[Some("7".to_string()), None]);
+        assert!(Arc::ptr_eq(&first.params, &again.params));
+        assert!(Arc::ptr_eq(&first.params, &values));
+        assert!(t.portal("other").params.is_empty());
+    }
+
+    #[test]
     fn pipelined_executes_finish_in_order_and_skip_after_error() {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("s1", cmd("insert into t values ($1)"));
-        t.bind("", "s1", Vec::new());
+        t.bind("", "s1", Arc::default());
         t.execute(cmd("a"));
         t.execute(cmd("b"));
         t.sync();
@@ -844,7 +865,7 @@ mod tests {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("", cmd("selec 1"));
-        t.bind("", "", Vec::new());
+        t.bind("", "", Arc::default());
         t.execute(cmd("selec 1"));
         t.sync();
         t.server_message(b'E', b"C42601\0Msyntax error\0\0", &mut done);
@@ -952,7 +973,7 @@ mod refusal_tests {
         let mut t = Tracker::new();
         let mut done = vec![];
         t.parse("s", refused("delete from t"));
-        t.bind("", "s", Vec::new());
+        t.bind("", "s", Arc::default());
         let cmd = t.portal("");
         assert!(cmd.text.starts_with("<refused>"));
         assert_eq!(cmd.verdict, "block:r");
@@ -1057,7 +1078,7 @@ mod settings_tests {
             "",
             changing("select set_config('client_encoding', 'SJIS', false)"),
         );
-        t.bind("", "", Vec::new());
+        t.bind("", "", Arc::default());
         let cmd = t.portal("");
         t.execute(cmd);
         t.sync();

@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 n * 7 % 1_000_000
             )
             .into(),
-            params: Vec::new(),
+            params: Default::default(),
             verdict: "allow".into(),
             rules: Vec::new(),
             review: None,

@@ -177,8 +177,9 @@ pub struct CommandRecord {
     /// The command as the client sent it (SQL text for PostgreSQL), masked.
     /// (Shared with the adapter's own copy when masking left it as sent.)
     pub command: Arc<str>,
-    /// Bound parameter values, masked (`None`: SQL NULL).
-    pub params: Vec<Option<String>>,
+    /// Bound parameter values, masked (`None`: SQL NULL). (Shared with
+    /// the adapter's portal, which every Execute of it records.)
+    pub params: Arc<[Option<String>]>,
     /// `allow`, `mask:RULES`, `review:RULES`, `block:RULE`, or
     /// `refused:WHY` when the gateway itself refused it. (Borrowed where
     /// the label is fixed: most commands' record then allocates no copy.)

@@ -71,7 +71,7 @@ mod tests {
             connection: "db".into(),
             at: Utc.timestamp_millis_opt(1_000).unwrap(),
             command: format!("SELECT {n}").into(),
-            params: Vec::new(),
+            params: Default::default(),
             verdict: "allow".into(),
             rules: Vec::new(),
             review: None,

@@ -524,7 +524,7 @@ mod tests {
             connection: "app".into(),
             at: chrono::Utc::now(),
             command: "x".repeat(text_len).into(),
-            params: Vec::new(),
+            params: Default::default(),
             verdict: "allow".into(),
             rules: Vec::new(),
             review: None,

@@ -909,7 +909,7 @@ mod tests {
             connection: "app".into(),
             at: chrono::Utc::now(),
             command: format!("select {n}").into(),
-            params: Vec::new(),
+            params: Default::default(),
             verdict: "allow".into(),
             rules: Vec::new(),
             review: None,

@@ -192,7 +192,7 @@ fn command(session: &str, identity: &str, n: usize, ms: i64, sql: &str) -> Comma
         connection: "app".into(),
         at: at(ms),
         command: sql.into(),
-        params: Vec::new(),
+        params: Default::default(),
         verdict: "allow".into(),
         rules: Vec::new(),
         review: None,
@@ -228,7 +228,7 @@ fn sample() -> Vec<Vec<WriteOp>> {
         T0 + 1_000,
         "SELECT id, email FROM users WHERE id < $1",
     );
-    a0.params = vec![Some("3".into()), None];
+    a0.params = vec![Some("3".into()), None].into();
     a0.verdict = "mask:pii-email".into();
     a0.rules = vec!["pii-email".into()];
     let a0_out = outcome(
@@ -744,7 +744,7 @@ fn export_of_a_million_commands_runs_in_bounded_memory() {
                 T0 + n as i64,
                 "SELECT id, email, created_at FROM customers WHERE id = $1",
             );
-            c.params = vec![Some(n.to_string())];
+            c.params = vec![Some(n.to_string())].into();
             let preview = Preview {
                 columns: vec!["id".into(), "email".into(), "created_at".into()].into(),
                 rows: vec![vec![

@@ -150,7 +150,7 @@ fn write_records(db: &Path) {
                 connection: "app".into(),
                 at: started,
                 command: "SELECT 1".into(),
-                params: Vec::new(),
+                params: Default::default(),
                 verdict: "allow".into(),
                 rules: Vec::new(),
                 review: None,

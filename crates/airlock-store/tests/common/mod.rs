@@ -59,7 +59,7 @@ pub fn command_record(session: &str, n: usize) -> CommandRecord {
         // Deliberately equal timestamps: order must come from insertion.
         at: at(1_700_000_000_000),
         command: format!("SELECT {n}").into(),
-        params: vec![Some(n.to_string()), None],
+        params: vec![Some(n.to_string()), None].into(),
         verdict: "allow".into(),
         rules: Vec::new(),
         review: None,
