@@ -85,6 +85,8 @@ pub struct Relay<'a> {
     /// The guard's generation this session decides and masks under, and
     /// its last decision (see `GuardView`).
     view: GuardView,
+    /// The mask of every statement without column rules (detectors only).
+    unruled_mask: Arc<StatementMask>,
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
@@ -189,6 +191,7 @@ impl<'a> Relay<'a> {
             outcomes: Vec::new(),
             plan_memo: None,
             view,
+            unruled_mask: Arc::new(StatementMask::unruled()),
             audit_mode,
             cancelled: Arc::default(),
             recorded_as: RecordedAs {
@@ -531,12 +534,19 @@ impl<'a> Relay<'a> {
         let masks_anything = policy.detectors_on()
             || !policy.column_rules().is_empty()
             || !judgement.verdict.mask_columns().is_empty();
+        let unruled =
+            policy.column_rules().is_empty() && judgement.verdict.mask_columns().is_empty();
         let mask = (policy.enabled() && masks_anything).then(|| {
-            Arc::new(StatementMask::new(
-                policy,
-                judgement.verdict.mask_columns(),
-                &judgement.facts,
-            ))
+            if unruled {
+                // The same for every statement: shared, not made anew.
+                self.unruled_mask.clone()
+            } else {
+                Arc::new(StatementMask::new(
+                    policy,
+                    judgement.verdict.mask_columns(),
+                    &judgement.facts,
+                ))
+            }
         });
         if refusal.is_none()
             && let Some(m) = &mask

@@ -22,6 +22,15 @@ pub struct StatementMask {
 }
 
 impl StatementMask {
+    /// The mask of a statement no column rule applies to: its results are
+    /// scanned by the detectors alone. What `new` makes without rules.
+    pub fn unruled() -> StatementMask {
+        StatementMask {
+            rules: Vec::new(),
+            mentions_masked: false,
+        }
+    }
+
     pub fn new(policy: &MaskPolicy, verdict_columns: &[String], facts: &Facts) -> StatementMask {
         let mut rules = policy.column_rules().to_vec();
         // Patterns were checked when the configuration loaded.
@@ -74,5 +83,34 @@ impl StatementMask {
             r.pattern
                 .covers_source(std::slice::from_ref(&table.to_string()), column)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_core::masking::MaskingConfig;
+    use airlock_policy::sql::{self, Dialect};
+
+    #[test]
+    fn without_column_rules_every_statement_gets_the_unruled_mask() {
+        let policy =
+            MaskPolicy::build(&MaskingConfig::default(), std::path::Path::new("/unused")).unwrap();
+        assert!(policy.column_rules().is_empty());
+        let unruled = StatementMask::unruled();
+        for text in [
+            "select card, email from customers",
+            "select * from secrets where id = 1",
+            "update users set password = 'x' where id = 2",
+        ] {
+            let facts = sql::analyse(Dialect::Postgres, text);
+            let mask = StatementMask::new(&policy, &[], &facts);
+            assert_eq!(mask.rules.len(), unruled.rules.len(), "{text}");
+            assert_eq!(mask.mentions_masked, unruled.mentions_masked, "{text}");
+        }
+        // A verdict's mask columns make it a ruled mask.
+        let facts = sql::analyse(Dialect::Postgres, "select card from customers");
+        let ruled = StatementMask::new(&policy, &["customers.card".to_string()], &facts);
+        assert!(!ruled.rules.is_empty() && ruled.mentions_masked);
     }
 }
