@@ -28,6 +28,14 @@ const MAX_CACHED_TEXT: usize = 16 * 1024;
 /// it under 8 MiB: repeated prepared statements are short.
 const MAX_EXACT_TEXT: usize = 4 * 1024;
 
+/// What [`Analyser::analyse_remembering`] found.
+pub enum Analysed {
+    /// A text of the remembered shape, whose key this is.
+    Remembered(String),
+    /// Facts, with their cache key as [`Analyser::analyse_keyed`] gives.
+    Fresh(Arc<Facts>, Option<String>),
+}
+
 pub struct Analyser {
     /// Facts by key, and whether the key stands in for a literal: known
     /// when the entry is made, instead of scanning the key on every hit.
@@ -96,27 +104,74 @@ impl Analyser {
         }
     }
 
+    /// As [`Analyser::analyse_keyed`], for a caller that remembers the
+    /// facts of one shape (`remembered`, its key): a SQL text of that shape
+    /// is answered [`Analysed::Remembered`], without the shared cache. The
+    /// facts of a shape are the same for every text of it (that is what
+    /// the cache rests on), so the caller's are this text's.
+    pub fn analyse_remembering(
+        &self,
+        connection_type: &str,
+        command: &Command,
+        remembered: Option<&str>,
+    ) -> Analysed {
+        match command {
+            Command::Sql { text, .. } => {
+                let dialect = match connection_type {
+                    "mysql" => Dialect::MySql,
+                    _ => Dialect::Postgres,
+                };
+                match self.sql_remembering(dialect, text, remembered) {
+                    Ok(analysed) => Analysed::Fresh(analysed.0, analysed.1),
+                    Err(key) => Analysed::Remembered(key),
+                }
+            }
+            Command::Shell { .. } => {
+                let (facts, key) = self.analyse_keyed(connection_type, command);
+                Analysed::Fresh(facts, key)
+            }
+        }
+    }
+
     fn sql(&self, dialect: Dialect, text: &str) -> (Arc<Facts>, Option<String>) {
+        match self.sql_remembering(dialect, text, None) {
+            Ok(analysed) => analysed,
+            // Nothing is remembered, so nothing is answered from it; were
+            // it, fresh facts that are not shared are always right.
+            Err(_) => (Arc::new(sql::analyse(dialect, text)), None),
+        }
+    }
+
+    /// `Err(key)` when the text has the `remembered` shape.
+    fn sql_remembering(
+        &self,
+        dialect: Dialect,
+        text: &str,
+        remembered: Option<&str>,
+    ) -> Result<(Arc<Facts>, Option<String>), String> {
         if text.len() > MAX_CACHED_TEXT {
-            return (Arc::new(sql::analyse(dialect, text)), None);
+            return Ok((Arc::new(sql::analyse(dialect, text)), None));
         }
         let exact = TextRef {
             dialect: dialect as u8,
             text,
         };
         if let Some((facts, key)) = self.texts.get(&exact) {
-            return (facts, Some(key));
+            return Ok((facts, Some(key)));
         }
         let Some(key) = sql::normalize(dialect, text) else {
-            return (Arc::new(sql::analyse(dialect, text)), None);
+            return Ok((Arc::new(sql::analyse(dialect, text)), None));
         };
+        if remembered == Some(key.as_str()) {
+            return Err(key);
+        }
         let key = (dialect as u8, key);
         let (facts, has_literal) = match self.cache.get(&key) {
             Some(hit) => hit,
             None => {
                 let facts = Arc::new(sql::analyse(dialect, text));
                 if facts.has_parse_error || sql::literal_sensitive(&facts) {
-                    return (facts, None);
+                    return Ok((facts, None));
                 }
                 let has_literal = sql::key_has_literal(&key.1);
                 self.cache.insert(key.clone(), (facts.clone(), has_literal));
@@ -135,7 +190,7 @@ impl Analyser {
                 (facts.clone(), key.1.clone()),
             );
         }
-        (facts, Some(key.1))
+        Ok((facts, Some(key.1)))
     }
 
     /// Analysis without the cache (for tests and benchmarks comparing both).

@@ -14,7 +14,7 @@ use airlock_policy::rules::{
 use airlock_store::Identity;
 
 use crate::access::AllowEntry;
-use crate::analysis::Analyser;
+use crate::analysis::{Analysed, Analyser};
 use crate::command::{Command, Verdict};
 use crate::config::{Config, ConfigError, ConnectionConfig, ConnectionType};
 use crate::masking::MaskPolicy;
@@ -140,9 +140,11 @@ pub struct Guard {
 /// thread share, so their cache lines travel between cores statement by
 /// statement; and a client that sends the same text again (a prepared
 /// statement parsed anew by every execution, as pgbench `-M extended` and
-/// many drivers do) would look it up in the shared caches again. A view
-/// is refreshed from the guard's epoch, and answers a repeated text from
-/// what it kept, under the same generation only.
+/// many drivers do) would look it up in the shared caches again, as would
+/// the next text of the same shape (the same statement with other
+/// literals). A view is refreshed from the guard's epoch, and answers a
+/// repeated text or shape from what it kept, under the same generation
+/// only.
 pub struct GuardView {
     epoch: u64,
     generation: Arc<Generation>,
@@ -154,7 +156,13 @@ pub struct GuardView {
 /// on a literal's value, or that failed to parse, are decided every time.
 struct Remembered {
     text: Arc<str>,
+    /// The shape's cache key: a text of the same shape is decided alike.
+    key: String,
     facts: Arc<Facts>,
+    /// Whether `facts` is the view's own copy, made once the shape comes
+    /// again: the analyser's `Arc` has a count that every session using
+    /// the shape bumps, from every thread.
+    own: bool,
     sessionless: Decision,
 }
 
@@ -306,27 +314,54 @@ impl Guard {
             Command::Sql { text, .. } => Some(text),
             Command::Shell { .. } => None,
         };
-        if let (Some(text), Some(last)) = (text, &view.last)
-            && (Arc::ptr_eq(&last.text, text) || *last.text == **text)
-        {
-            let decision = self.with_session_rules(
-                &view.generation,
-                session,
-                counters,
-                &last.facts,
-                last.sessionless.clone(),
-            );
-            return judgement(&view.generation, last.facts.clone(), decision);
-        }
-        let (facts, shape) = self
-            .analyser
-            .analyse_keyed(&session.connection_view.kind, command);
-        let kept = shape.is_some();
-        let sessionless = self.sessionless(&view.generation, session, counters, &facts, shape);
-        view.last = match text {
-            Some(text) if kept => Some(Remembered {
+        let same_text = match (text, &view.last) {
+            (Some(text), Some(last)) => Arc::ptr_eq(&last.text, text) || *last.text == **text,
+            _ => false,
+        };
+        let analysed = if same_text {
+            None
+        } else {
+            let remembered = view.last.as_ref().map(|last| last.key.as_str());
+            match self.analyser.analyse_remembering(
+                &session.connection_view.kind,
+                command,
+                remembered,
+            ) {
+                Analysed::Remembered(_) => None,
+                Analysed::Fresh(facts, shape) => Some((facts, shape)),
+            }
+        };
+        let (facts, shape) = match analysed {
+            Some(fresh) => fresh,
+            None => {
+                if let (Some(last), Some(text)) = (view.last.as_mut(), text) {
+                    if !last.own {
+                        last.facts = Arc::new((*last.facts).clone());
+                        last.own = true;
+                    }
+                    last.text = text.clone();
+                    let decision = self.with_session_rules(
+                        &view.generation,
+                        session,
+                        counters,
+                        &last.facts,
+                        last.sessionless.clone(),
+                    );
+                    return judgement(&view.generation, last.facts.clone(), decision);
+                }
+                // Only a SQL text with something remembered gets here.
+                self.analyser
+                    .analyse_keyed(&session.connection_view.kind, command)
+            }
+        };
+        let sessionless =
+            self.sessionless(&view.generation, session, counters, &facts, shape.clone());
+        view.last = match (text, shape) {
+            (Some(text), Some(key)) => Some(Remembered {
                 text: text.clone(),
+                key,
                 facts: facts.clone(),
+                own: false,
                 sessionless: sessionless.clone(),
             }),
             _ => None,
@@ -561,18 +596,27 @@ connections:
     #[test]
     fn a_view_decides_repeated_texts_as_the_guard_does() {
         let g = guard();
+        // Runs of the same text and of the same shape with other literals
+        // (the second and later of each come from what the view kept,
+        // where it kept anything), and of shapes whose facts depend on a
+        // literal's value.
         let corpus = [
             "select pg_sleep(1)",
+            "select pg_sleep(2)",
             "select * from users where id = $1",
+            "select * from users where id = 1",
+            "select * from users where id = 2",
+            "select * from secrets where id = 2",
             "delete from t",
             "copy t to '/tmp/a'",
+            "copy t to '/tmp/b'",
+            "copy t to program 'curl x'",
             "selec 1",
+            "selec 2",
         ];
         for kind in [IdentityKind::User, IdentityKind::Agent] {
             let s = session(&g, kind);
             let mut view = g.view();
-            // Each text three times in a row: the second and third come
-            // from the view's last decision where it kept one.
             for text in corpus {
                 for _ in 0..3 {
                     let c = SessionCounters::default();
