@@ -495,6 +495,25 @@ connections:
         SessionInfo::new("s1".into(), who(kind, &["eng"]), &conn)
     }
 
+    /// A configuration with one connection anyone may use.
+    const OPEN_DB: &str = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
+    const NO_SELECT: &str = "rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n";
+
+    /// A guard loaded from a file holding `text` (reloadable), and a
+    /// session of a user on its connection `db`.
+    fn file_guard(text: &str) -> (tempfile::TempDir, PathBuf, Guard, SessionInfo) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.yaml");
+        std::fs::write(&path, text).unwrap();
+        let g = Guard::from_file(&path).unwrap();
+        let s = SessionInfo::new(
+            "s".into(),
+            who(IdentityKind::User, &[]),
+            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
+        );
+        (dir, path, g, s)
+    }
+
     fn sql(text: &str) -> Command {
         Command::Sql {
             text: text.into(),
@@ -632,16 +651,9 @@ connections:
 
     #[test]
     fn a_view_keeps_only_what_the_guard_would_share_and_reads_counters_anew() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("airlock.yaml");
-        let text = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\nrules:\n  - name: tenth\n    when: \"session.commands >= 10\"\n    action: block\n";
-        std::fs::write(&path, text).unwrap();
-        let g = Guard::from_file(&path).unwrap();
-        let s = SessionInfo::new(
-            "s".into(),
-            who(IdentityKind::User, &[]),
-            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
-        );
+        let rules =
+            "rules:\n  - name: tenth\n    when: \"session.commands >= 10\"\n    action: block\n";
+        let (_dir, _path, g, s) = file_guard(&format!("{OPEN_DB}{rules}"));
         let mut view = g.view();
         let at = |commands| SessionCounters {
             commands,
@@ -666,16 +678,7 @@ connections:
 
     #[test]
     fn a_reload_reaches_a_view_that_was_taken_before_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("airlock.yaml");
-        let good = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
-        std::fs::write(&path, good).unwrap();
-        let g = Guard::from_file(&path).unwrap();
-        let s = SessionInfo::new(
-            "s".into(),
-            who(IdentityKind::User, &[]),
-            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
-        );
+        let (_dir, path, g, s) = file_guard(OPEN_DB);
         let c = SessionCounters::default();
         let mut view = g.view();
         let select = sql("select 1");
@@ -687,9 +690,7 @@ connections:
             g.check_in(&mut view, &s, c, &select).verdict,
             Verdict::Allow
         );
-        let stricter = format!(
-            "{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n"
-        );
+        let stricter = format!("{OPEN_DB}{NO_SELECT}");
         std::fs::write(&path, &stricter).unwrap();
         g.reload().unwrap();
         assert!(matches!(
@@ -701,21 +702,10 @@ connections:
 
     #[test]
     fn reload_keeps_old_rules_when_the_new_file_is_broken() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("airlock.yaml");
-        let good = "connections:\n  - name: db\n    type: postgres\n    target: { host: h, database: d, user: u, tls: disable }\n    allow: ['*']\n";
-        std::fs::write(&path, good).unwrap();
-        let g = Guard::from_file(&path).unwrap();
-        let s = SessionInfo::new(
-            "s".into(),
-            who(IdentityKind::User, &[]),
-            &g.authorize(&who(IdentityKind::User, &[]), "db").unwrap(),
-        );
+        let (_dir, path, g, s) = file_guard(OPEN_DB);
         let c = SessionCounters::default();
         assert_eq!(g.check(&s, c, &sql("select 1")).verdict, Verdict::Allow);
-        let stricter = format!(
-            "{good}rules:\n  - name: no-select\n    when: \"'select' in facts.sql.kinds\"\n    action: block\n"
-        );
+        let stricter = format!("{OPEN_DB}{NO_SELECT}");
         std::fs::write(&path, &stricter).unwrap();
         g.reload().unwrap();
         assert!(matches!(
