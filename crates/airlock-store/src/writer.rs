@@ -261,12 +261,14 @@ impl Writer {
     /// Queues several writes as one message: one wake-up of the writer for
     /// all the commands a session finished in one read from its target.
     /// Once queued, `ops` is empty, with its room if it held one op (see
-    /// [`message_of`]).
+    /// [`message_of`]). Refused while the store is failing, as `commit`
+    /// is, and kept all the same.
     pub async fn send_all(&self, ops: &mut Vec<WriteOp>) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
         if !self.is_healthy() {
+            self.keep_refused(ops).await;
             return Err(StoreError::Unavailable(
                 "store writes are failing; retrying".into(),
             ));
@@ -283,10 +285,12 @@ impl Writer {
     /// Commits the ops (with whatever else is queued) and returns once they
     /// are in the store. Fails at once while the store is failing, and as
     /// soon as the batch holding them fails: the caller must not act as if
-    /// they were recorded. They stay in the retried batch, so they do land
-    /// once the store is back; the caller records what it did instead.
-    pub async fn commit(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    /// they were recorded. Either way they stay queued (in the retried
+    /// batch, or as records of refused commands), so they do land once the
+    /// store is back; the caller records what it did instead.
+    pub async fn commit(&self, mut ops: Vec<WriteOp>) -> Result<(), StoreError> {
         if !self.is_healthy() {
+            self.keep_refused(&mut ops).await;
             return Err(StoreError::Unavailable(
                 "store writes are failing; retrying".into(),
             ));
@@ -305,6 +309,20 @@ impl Writer {
         self.queued.notify_one();
         self.urgent.notify_one();
         committed.await.map_err(|_| stopped())?
+    }
+
+    /// Keeps the records of commands refused because the store is failing,
+    /// as [`Writer::record_all`] keeps records of what already happened:
+    /// the caller does not run them, and records their outcome ("not
+    /// forwarded") next, which must find its command on the record once
+    /// the store is back. The session checked the store's health before
+    /// deciding them, so this is the narrow case of a store that failed
+    /// in between.
+    async fn keep_refused(&self, ops: &mut Vec<WriteOp>) {
+        if let Err(error) = self.record_all(ops).await {
+            tracing::warn!(%error, "records of refused commands could not be queued");
+        }
+        ops.clear();
     }
 
     /// Makes the next batch on the caller's thread, if nobody else is

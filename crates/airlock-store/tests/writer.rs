@@ -123,6 +123,56 @@ async fn recovers_after_failures_without_losing_ops() {
     assert_eq!(store.session_events("s1").await.expect("events").len(), 2);
 }
 
+/// A session checks the store's health before it decides a command, and
+/// the store may fail before the command's record is queued: the command
+/// is then refused, but its record is kept, so that the outcome the
+/// session records for it ("not forwarded") has its command on the record.
+#[tokio::test]
+async fn commands_refused_by_a_failing_store_are_still_recorded() {
+    let sqlite = SqliteStore::open_in_memory().await.expect("open");
+    let store = Arc::new(Faulty::new(sqlite, 3));
+    let (writer, _task) = Writer::spawn(store.clone(), WriterConfig::default());
+    writer.send(start("s1", 1_000)).await.expect("send start");
+    writer.send(command("s1", 0)).await.expect("send event");
+    wait_until("the writer to report failure", || !writer.is_healthy()).await;
+
+    let durable = writer.commit(vec![command("s1", 1)]).await;
+    assert!(
+        matches!(durable, Err(StoreError::Unavailable(_))),
+        "{durable:?}"
+    );
+    let mut buffered = vec![command("s1", 2)];
+    let queued = writer.send_all(&mut buffered).await;
+    assert!(
+        matches!(queued, Err(StoreError::Unavailable(_))),
+        "{queued:?}"
+    );
+    let mut outcomes = vec![outcome("s1", 1), outcome("s1", 2)];
+    writer
+        .record_all(&mut outcomes)
+        .await
+        .expect("outcomes kept");
+
+    writer.flush().await.expect("flush after recovery");
+    let events = store.session_events("s1").await.expect("events");
+    let recorded: Vec<_> = events
+        .iter()
+        .map(|e| (e.command.command.to_string(), e.outcome.is_some()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("SELECT 0".to_string(), false),
+            ("SELECT 1".to_string(), true),
+            ("SELECT 2".to_string(), true),
+        ]
+    );
+    assert!(matches!(
+        store.verify_audit().await.expect("verify"),
+        AuditVerification::Intact { .. }
+    ));
+}
+
 #[tokio::test]
 async fn task_drains_queue_when_last_writer_is_dropped() {
     let sqlite = SqliteStore::open_in_memory().await.expect("open");
