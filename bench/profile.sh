@@ -68,7 +68,7 @@ load "$SECS" >"$WORK/pgbench.log" &
 LOAD_PID=$!
 sleep $((SECS / 4))
 WINDOW=$((SECS / 2))
-perf record -q -e cpu-clock -F 1000 -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$WINDOW" \
+perf record -q ${PERF_GRAPH:+-g} -e cpu-clock -F 1000 -p "$GW_PID" -o "$OUT/perf.data" -- sleep "$WINDOW" \
     >/dev/null 2>&1
 wait "$LOAD_PID" || { cat "$WORK/pgbench.log" >&2; exit 1; }
 TPS=$(awk '/^tps/ {print $3}' "$WORK/pgbench.log")

@@ -12,6 +12,7 @@ mod client_msg;
 mod frame;
 mod frontend_auth;
 mod mask;
+mod names;
 mod record;
 mod relay;
 mod server;

@@ -7,7 +7,7 @@
 //! command at the front.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use airlock_policy::sql::SettingsDependence;
 
 use crate::mask::StatementMask;
 use crate::mask::plan::RowPlan;
+use crate::names::ByName;
 use crate::record::{PreviewBuf, Shapes};
 use crate::wire::{self, Severity};
 
@@ -183,8 +184,8 @@ pub type BoundValues = Arc<[Option<String>]>;
 #[derive(Default)]
 pub struct Tracker {
     pending: VecDeque<Pending>,
-    statements: HashMap<String, Prepared>,
-    portals: HashMap<String, (Prepared, BoundValues)>,
+    statements: ByName<Prepared>,
+    portals: ByName<(Prepared, BoundValues)>,
     /// Rows and bytes of each result kept for the audit trail.
     preview_rows: usize,
     preview_bytes: usize,
@@ -264,8 +265,8 @@ impl Tracker {
         // The server refuses to redefine a named statement (42P05) and keeps
         // the old one, which later Executes run: keep recording that one.
         // The unnamed statement is replaced by every Parse.
-        if name.is_empty() || !self.statements.contains_key(name) {
-            self.statements.insert(name.to_string(), prepared);
+        if name.is_empty() || !self.statements.contains(name) {
+            self.statements.insert(name, prepared);
         }
         self.pending.push_back(Pending::Parse(cmd));
     }
@@ -282,7 +283,7 @@ impl Tracker {
                 mask: None,
                 review: None,
             });
-        self.portals.insert(portal.to_string(), (prepared, params));
+        self.portals.insert(portal, (prepared, params));
     }
 
     #[cfg(test)]
