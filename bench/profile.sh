@@ -26,6 +26,8 @@
 #   MASKING       masking.enabled (default true)
 #   PREVIEW_ROWS  audit.preview_rows (default 20)
 #   OUT           where the samples go (default: a new directory in /tmp)
+#   PERF_GRAPH=1  also record call graphs (perf record -g), for
+#                 `perf report -G`: who called a kernel function
 #
 # Needs perf (Debian's linux-perf) and the machine's PostgreSQL on
 # 127.0.0.1:5432 trusting user postgres; creates the database airlock_prof
