@@ -14,6 +14,7 @@ mod frontend_auth;
 mod mask;
 mod names;
 mod record;
+mod recorded_text;
 mod relay;
 mod server;
 mod session;

@@ -24,6 +24,7 @@ use crate::client_msg;
 use crate::frame::{self, Frame};
 use crate::mask::{self, StatementMask};
 use crate::record;
+use crate::recorded_text::{TextMemo, recorded_text};
 use crate::server::Shared;
 use crate::track::{InFlight, LocalReply, POISON, Refusal, Totals, Tracker};
 use crate::upstream::BoxIo;
@@ -95,6 +96,8 @@ pub struct Relay<'a> {
     /// Who and where, as every record of the session names them: shared,
     /// not copied into each.
     recorded_as: RecordedAs,
+    /// The last text recorded and what masking made of it.
+    text_memo: TextMemo,
 }
 
 struct RecordedAs {
@@ -199,6 +202,7 @@ impl<'a> Relay<'a> {
                 identity: session.identity.name.as_str().into(),
                 connection: session.connection.as_str().into(),
             },
+            text_memo: TextMemo::default(),
         }
     }
 
@@ -396,7 +400,7 @@ impl<'a> Relay<'a> {
                 let mut cmd = self.statement(text).await;
                 match cmd.refusal {
                     None => {
-                        out.announce.push(self.command_record(&mut cmd));
+                        out.announce.push(self.command_record(&mut cmd, false));
                         put_frame(&mut out.to_server, &f);
                     }
                     Some(_) => put_query(&mut out.to_server, POISON),
@@ -425,7 +429,7 @@ impl<'a> Relay<'a> {
             }
             M::Execute { portal } => {
                 let mut cmd = self.tracker.portal(portal);
-                out.announce.push(self.command_record(&mut cmd));
+                out.announce.push(self.command_record(&mut cmd, true));
                 if cmd.mask.is_some() && !self.tracker.claim_client_describe(portal) {
                     // The rows' shape decides their masking, and the client
                     // need not have asked for it (or asked long before, for
@@ -930,8 +934,9 @@ impl<'a> Relay<'a> {
 
     /// The record of a command, and its id on `cmd`. Recordings hold
     /// nothing a detector recognises: a literal in a statement, a value
-    /// bound to a parameter.
-    fn command_record(&mut self, cmd: &mut InFlight) -> WriteOp {
+    /// bound to a parameter. `prepared`: the command is an Execute of a
+    /// prepared statement.
+    fn command_record(&mut self, cmd: &mut InFlight, prepared: bool) -> WriteOp {
         // Unique because the session id is, ordered within the session,
         // and free of a random-number syscall per statement. The store
         // finds a session's commands by this prefix (migration 0006).
@@ -950,7 +955,15 @@ impl<'a> Relay<'a> {
             identity: self.recorded_as.identity.clone(),
             connection: self.recorded_as.connection.clone(),
             at: cmd.at,
-            command: recorded_text(policy, &cmd.text, cmd.mask.as_deref()),
+            // A prepared statement's text comes again with each Execute
+            // (and with each Parse of a driver that re-parses it); a
+            // simple query's literals differ from one to the next.
+            command: if prepared {
+                self.text_memo
+                    .recorded(policy, &cmd.text, cmd.mask.as_deref())
+            } else {
+                recorded_text(policy, &cmd.text, cmd.mask.as_deref())
+            },
             params,
             rules: rules_of(&cmd.verdict),
             verdict: cmd.verdict.clone(),
@@ -971,7 +984,7 @@ impl<'a> Relay<'a> {
             let event_id = match cmd.id.take() {
                 Some(id) => id,
                 None => {
-                    ops.push(self.command_record(&mut cmd));
+                    ops.push(self.command_record(&mut cmd, false));
                     cmd.id.take().unwrap_or_default()
                 }
             };
@@ -1030,29 +1043,6 @@ fn command_id(session: &str, n: u64) -> String {
     id.push('-');
     id.extend(digits[start..].iter().map(|&d| char::from(d)));
     id
-}
-
-/// What a recording keeps of a command's text: never what a detector
-/// recognises, and for a statement that names a column under a masking
-/// rule, no literal value at all (`set password = 'hunter2'` is recorded
-/// as `set password = $1`).
-fn recorded_text(
-    policy: &airlock_core::masking::MaskPolicy,
-    text: &Arc<str>,
-    mask: Option<&StatementMask>,
-) -> Arc<str> {
-    let names_masked = mask.is_some_and(|m| m.mentions_masked);
-    if names_masked {
-        return match airlock_policy::sql::without_literals(airlock_policy::sql::Dialect::Postgres, text) {
-            Some(text) => policy.scrub(&text).into(),
-            None => "<statement withheld: it names a masked column and its literals could not be separated>".into(),
-        };
-    }
-    match policy.scrub(text) {
-        // Nothing to mask: the record shares the text the relay holds.
-        std::borrow::Cow::Borrowed(_) => text.clone(),
-        std::borrow::Cow::Owned(scrubbed) => scrubbed.into(),
-    }
 }
 
 /// The rules a verdict label names (`block:a,b` → `a`, `b`).
