@@ -252,7 +252,7 @@ impl Writer {
                 "store writes are failing; retrying".into(),
             ));
         }
-        self.queue.send(Msg::Op(op)).await.map_err(|_| stopped())?;
+        self.enqueue(Msg::Op(op)).await?;
         self.queued.notify_one();
         self.wake_if_full();
         Ok(())
@@ -276,7 +276,7 @@ impl Writer {
         let Some(message) = message_of(ops) else {
             return Ok(());
         };
-        self.queue.send(message).await.map_err(|_| stopped())?;
+        self.enqueue(message).await?;
         self.queued.notify_one();
         self.wake_if_full();
         Ok(())
@@ -296,10 +296,7 @@ impl Writer {
             ));
         }
         let (ack, mut committed) = oneshot::channel();
-        self.queue
-            .send(Msg::Durable(ops, ack))
-            .await
-            .map_err(|_| stopped())?;
+        self.enqueue(Msg::Durable(ops, ack)).await?;
         if self.leads && self.healthy.may_lead() {
             self.lead();
             if let Ok(answer) = committed.try_recv() {
@@ -349,7 +346,7 @@ impl Writer {
             return Ok(());
         };
         if self.is_healthy() {
-            self.queue.send(message).await.map_err(|_| stopped())?;
+            self.enqueue(message).await?;
             self.queued.notify_one();
             self.wake_if_full();
             return Ok(());
@@ -362,6 +359,20 @@ impl Writer {
         })?;
         self.queued.notify_one();
         Ok(())
+    }
+
+    /// Queues a message, waiting for room if the queue is full. Trying
+    /// first spares the common case (room to spare) the bounded channel's
+    /// permit future: about a fifth of a session's cost of queueing a
+    /// record (bench/RESULTS.md, eighteenth run).
+    async fn enqueue(&self, msg: Msg) -> Result<(), StoreError> {
+        match self.queue.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                self.queue.send(msg).await.map_err(|_| stopped())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+        }
     }
 
     /// Ends the writer's linger once a whole batch is waiting: lingering
