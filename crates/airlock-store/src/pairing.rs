@@ -16,7 +16,8 @@ use crate::{FinishedCommand, WriteOp};
 pub(crate) fn pair_outcomes(ops: Vec<WriteOp>) -> Vec<WriteOp> {
     let mut partner: Vec<Option<usize>> = vec![None; ops.len()];
     let mut absorbed = vec![false; ops.len()];
-    let mut open: HashMap<&str, usize> = HashMap::new();
+    // Ids the gateway made (`<session>-<n>`): a fast hash will do.
+    let mut open: HashMap<&str, usize, foldhash::fast::RandomState> = HashMap::default();
     for (i, op) in ops.iter().enumerate() {
         match op {
             WriteOp::Command(c) => {
