@@ -103,6 +103,17 @@ enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
+impl Msg {
+    /// How many records it carries.
+    fn records(&self) -> usize {
+        match self {
+            Msg::Op(_) => 1,
+            Msg::Ops(ops) | Msg::Durable(ops, _) => ops.len(),
+            Msg::Flush(_) => 0,
+        }
+    }
+}
+
 /// A handle on the writer task; cheap to clone, one per session.
 #[derive(Clone)]
 pub struct Writer {
@@ -517,7 +528,10 @@ impl Batcher {
         if self.taken.is_empty() {
             return;
         }
-        let mut ops = Vec::new();
+        // Sized up front: grown one push at a time, the list was copied
+        // over again at every doubling, several times a batch.
+        let records = self.taken.iter().map(Msg::records).sum();
+        let mut ops = Vec::with_capacity(records);
         let mut acks = Vec::new();
         let mut flushes = Vec::new();
         for msg in self.taken.drain(..) {
