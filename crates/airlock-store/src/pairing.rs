@@ -148,4 +148,56 @@ mod tests {
             ]
         );
     }
+
+    /// The pairing as it is specified, one record at a time: an outcome
+    /// joins the latest earlier command of its id that nothing joined yet,
+    /// if that command is of the outcome's session.
+    fn paired_by_spec(ops: &[WriteOp]) -> Vec<String> {
+        let mut out: Vec<Option<String>> = Vec::new();
+        let mut open: Vec<(String, String, usize)> = Vec::new();
+        for op in ops {
+            match op {
+                WriteOp::Command(c) => {
+                    open.retain(|(id, _, _)| *id != c.id);
+                    open.push((c.id.clone(), c.session_id.to_string(), out.len()));
+                    out.push(Some(format!("command:{}", c.id)));
+                }
+                WriteOp::Outcome(o) => {
+                    if let Some(k) = open.iter().position(|(id, _, _)| *id == o.event_id) {
+                        let (id, session, at) = open.remove(k);
+                        if session == *o.session_id {
+                            out[at] = Some(format!("finished:{id}"));
+                            continue;
+                        }
+                    }
+                    out.push(Some(format!("outcome:{}", o.event_id)));
+                }
+                other => out.push(Some(shape(std::slice::from_ref(other)).remove(0))),
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pairing_in_place_keeps_every_record_in_order(
+            script in proptest::collection::vec((0u8..3, 0u8..2, 0u32..4), 0..40)
+        ) {
+            let sessions = ["a", "b"];
+            let ops: Vec<WriteOp> = script
+                .iter()
+                .map(|&(kind, session, n)| {
+                    let session = sessions[usize::from(session)];
+                    match kind {
+                        0 => command(session, n),
+                        // Mostly its own session's command, sometimes the other's.
+                        1 => outcome(session, session, n),
+                        _ => outcome(session, sessions[usize::from(n % 2 == 0)], n),
+                    }
+                })
+                .collect();
+            let expected = paired_by_spec(&ops);
+            proptest::prop_assert_eq!(shape(&pair_outcomes(ops)), expected);
+        }
+    }
 }
