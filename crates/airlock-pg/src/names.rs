@@ -4,9 +4,9 @@
 //! unnamed portal (libpq's `PQexecParams`, `pgbench -M extended`, and
 //! JDBC until a statement is reused), replacing it with every Parse and
 //! Bind. Kept in a field of its own, that replacement hashes nothing and
-//! touches no table: two SipHash lookups and inserts a statement were
-//! about 7 % of a session's instructions per extended-protocol
-//! transaction (bench/RESULTS.md, eighteenth run).
+//! touches no table: the SipHash lookups and inserts were about 4 % of a
+//! session's instructions per extended-protocol transaction
+//! (bench/RESULTS.md, eighteenth run).
 
 use std::collections::HashMap;
 

@@ -374,8 +374,8 @@ impl Writer {
 
     /// Queues a message, waiting for room if the queue is full. Trying
     /// first spares the common case (room to spare) the bounded channel's
-    /// permit future: about a fifth of a session's cost of queueing a
-    /// record (bench/RESULTS.md, eighteenth run).
+    /// permit future: about 2 % of a session's instructions per statement
+    /// (bench/RESULTS.md, eighteenth run).
     async fn enqueue(&self, msg: Msg) -> Result<(), StoreError> {
         match self.queue.try_send(msg) {
             Ok(()) => Ok(()),
