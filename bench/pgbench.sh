@@ -17,7 +17,8 @@
 #                    default "select"
 #   AUDIT_FSYNC      true (default) or false: the gateway's audit.fsync
 #   TARGETS          default "direct airlock airlock-buffered pgbouncer"
-#   REPEAT           rounds; each figure is the median over rounds (default 1)
+#   REPEAT           rounds; each figure is the median over rounds (default 1),
+#                    and each round's ratio to PgBouncer is listed too
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   SESSION_THREADS  the gateway's postgres.session_threads: threads its
@@ -292,6 +293,31 @@ for workload in $WORKLOADS; do
         done
     done
 done
+
+# The spread behind each median: the ratio in each round, whose targets
+# ran back to back.
+if [ "$REPEAT" -gt 1 ]; then
+    echo
+    echo "Per round:"
+    echo
+    for workload in $WORKLOADS; do
+        for mode in $MODES; do
+            for c in $CLIENTS; do
+                for pair in "airlock pgbouncer" "airlock-buffered pgbouncer"; do
+                    read -r a b <<<"$pair"
+                    has "$a" && has "$b" || continue
+                    read -r -a ta <<<"${TPS[$workload/$mode/$c/$a]}"
+                    read -r -a tb <<<"${TPS[$workload/$mode/$c/$b]}"
+                    line=""
+                    for i in "${!ta[@]}"; do
+                        line="$line $(awk -v x="${ta[$i]}" -v y="${tb[$i]}" 'BEGIN {printf "%.2f", x / y}')"
+                    done
+                    echo "  $workload $mode $c clients, $a/$b:$line"
+                done
+            done
+        done
+    done
+fi
 
 echo
 echo "Proxy CPU per transaction, microseconds (user + system, from /proc)"
