@@ -2,8 +2,8 @@
 //!
 //! Most drivers run each query through the unnamed statement and the
 //! unnamed portal (libpq's `PQexecParams`, `pgbench -M extended`, and
-//! JDBC until a statement is reused), replacing it with every Parse and
-//! Bind. Kept in a field of its own, that replacement hashes nothing and
+//! pgJDBC until a statement has run a few times), replacing it with
+//! every Parse and Bind. Kept in a field of its own, that replacement hashes nothing and
 //! touches no table: the SipHash lookups and inserts were about 4 % of a
 //! session's instructions per extended-protocol transaction
 //! (bench/RESULTS.md, eighteenth run).
