@@ -30,10 +30,19 @@ const MAX_EXACT_TEXT: usize = 4 * 1024;
 
 /// What [`Analyser::analyse_remembering`] found.
 pub enum Analysed {
-    /// A text of the remembered shape, whose key this is.
-    Remembered(String),
+    /// A text of the remembered shape.
+    Remembered,
     /// Facts, with their cache key as [`Analyser::analyse_keyed`] gives.
     Fresh(Arc<Facts>, Option<String>),
+}
+
+/// The SQL dialect of a connection type: MySQL's for `mysql`, else
+/// PostgreSQL's.
+fn dialect_of(connection_type: &str) -> Dialect {
+    match connection_type {
+        "mysql" => Dialect::MySql,
+        _ => Dialect::Postgres,
+    }
 }
 
 pub struct Analyser {
@@ -93,13 +102,7 @@ impl Analyser {
         command: &Command,
     ) -> (Arc<Facts>, Option<String>) {
         match command {
-            Command::Sql { text, .. } => {
-                let dialect = match connection_type {
-                    "mysql" => Dialect::MySql,
-                    _ => Dialect::Postgres,
-                };
-                self.sql(dialect, text)
-            }
+            Command::Sql { text, .. } => self.sql(dialect_of(connection_type), text),
             Command::Shell { line } => (Arc::new(airlock_policy::shell::analyse_shell(line)), None),
         }
     }
@@ -117,14 +120,7 @@ impl Analyser {
     ) -> Analysed {
         match command {
             Command::Sql { text, .. } => {
-                let dialect = match connection_type {
-                    "mysql" => Dialect::MySql,
-                    _ => Dialect::Postgres,
-                };
-                match self.sql_remembering(dialect, text, remembered) {
-                    Ok(analysed) => Analysed::Fresh(analysed.0, analysed.1),
-                    Err(key) => Analysed::Remembered(key),
-                }
+                self.sql_remembering(dialect_of(connection_type), text, remembered)
             }
             Command::Shell { .. } => {
                 let (facts, key) = self.analyse_keyed(connection_type, command);
@@ -135,35 +131,30 @@ impl Analyser {
 
     fn sql(&self, dialect: Dialect, text: &str) -> (Arc<Facts>, Option<String>) {
         match self.sql_remembering(dialect, text, None) {
-            Ok(analysed) => analysed,
+            Analysed::Fresh(facts, key) => (facts, key),
             // Nothing is remembered, so nothing is answered from it; were
             // it, fresh facts that are not shared are always right.
-            Err(_) => (Arc::new(sql::analyse(dialect, text)), None),
+            Analysed::Remembered => (Arc::new(sql::analyse(dialect, text)), None),
         }
     }
 
-    /// `Err(key)` when the text has the `remembered` shape.
-    fn sql_remembering(
-        &self,
-        dialect: Dialect,
-        text: &str,
-        remembered: Option<&str>,
-    ) -> Result<(Arc<Facts>, Option<String>), String> {
+    /// [`Analysed::Remembered`] when the text has the `remembered` shape.
+    fn sql_remembering(&self, dialect: Dialect, text: &str, remembered: Option<&str>) -> Analysed {
         if text.len() > MAX_CACHED_TEXT {
-            return Ok((Arc::new(sql::analyse(dialect, text)), None));
+            return Analysed::Fresh(Arc::new(sql::analyse(dialect, text)), None);
         }
         let exact = TextRef {
             dialect: dialect as u8,
             text,
         };
         if let Some((facts, key)) = self.texts.get(&exact) {
-            return Ok((facts, Some(key)));
+            return Analysed::Fresh(facts, Some(key));
         }
         let Some(key) = sql::normalize(dialect, text) else {
-            return Ok((Arc::new(sql::analyse(dialect, text)), None));
+            return Analysed::Fresh(Arc::new(sql::analyse(dialect, text)), None);
         };
         if remembered == Some(key.as_str()) {
-            return Err(key);
+            return Analysed::Remembered;
         }
         let key = (dialect as u8, key);
         let (facts, has_literal) = match self.cache.get(&key) {
@@ -171,7 +162,7 @@ impl Analyser {
             None => {
                 let facts = Arc::new(sql::analyse(dialect, text));
                 if facts.has_parse_error || sql::literal_sensitive(&facts) {
-                    return Ok((facts, None));
+                    return Analysed::Fresh(facts, None);
                 }
                 let has_literal = sql::key_has_literal(&key.1);
                 self.cache.insert(key.clone(), (facts.clone(), has_literal));
@@ -190,7 +181,7 @@ impl Analyser {
                 (facts.clone(), key.1.clone()),
             );
         }
-        Ok((facts, Some(key.1)))
+        Analysed::Fresh(facts, Some(key.1))
     }
 
     /// Analysis without the cache (for tests and benchmarks comparing both).

@@ -246,13 +246,8 @@ impl Guard {
     /// Moves `view` to the current generation if a reload swapped in a
     /// new one since it was taken.
     pub fn refresh(&self, view: &mut GuardView) {
-        let epoch = self.epoch.load(Ordering::Acquire);
-        if epoch != view.epoch {
-            *view = GuardView {
-                epoch,
-                generation: self.current.load_full(),
-                last: None,
-            };
+        if self.epoch.load(Ordering::Acquire) != view.epoch {
+            *view = self.view();
         }
     }
 
@@ -327,7 +322,7 @@ impl Guard {
                 command,
                 remembered,
             ) {
-                Analysed::Remembered(_) => None,
+                Analysed::Remembered => None,
                 Analysed::Fresh(facts, shape) => Some((facts, shape)),
             }
         };
