@@ -18,7 +18,8 @@
 #   AUDIT_FSYNC      true (default) or false: the gateway's audit.fsync
 #   TARGETS          default "direct airlock airlock-buffered pgbouncer"
 #   REPEAT           rounds; each figure is the median over rounds (default 1),
-#                    and each round's ratio to PgBouncer is listed too
+#                    and each round's ratio to PgBouncer is listed too, with their
+#                    median (paired rounds: free of drift between rounds)
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   SESSION_THREADS  the gateway's postgres.session_threads: threads its
@@ -295,7 +296,7 @@ for workload in $WORKLOADS; do
 done
 
 # The spread behind each median: the ratio in each round, whose targets
-# ran back to back.
+# ran back to back, and the median of those ratios.
 if [ "$REPEAT" -gt 1 ]; then
     echo
     echo "Per round:"
@@ -312,7 +313,11 @@ if [ "$REPEAT" -gt 1 ]; then
                     for i in "${!ta[@]}"; do
                         line="$line $(awk -v x="${ta[$i]}" -v y="${tb[$i]}" 'BEGIN {printf "%.2f", x / y}')"
                     done
-                    echo "  $workload $mode $c clients, $a/$b:$line"
+                    # Paired within a round, the ratio is free of the drift
+                    # between rounds that the medians of TPS above still carry.
+                    paired=$(tr ' ' '\n' <<<"$line" | sed '/^$/d' | sort -n |
+                        awk '{v[NR] = $1} END {printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+                    echo "  $workload $mode $c clients, $a/$b:$line (median $paired)"
                 done
             done
         done
