@@ -31,7 +31,7 @@ macro_rules! session_commands {
     };
 }
 
-/// A session's commands (`?1`), in order. Two halves (migration 0006):
+/// A session's commands (`?1`), in order. Two halves (migrations 0006, 0008):
 /// commands named `<session>-…`, a range of the unique index on `id` (`.`
 /// sorts right after `-`), and those named otherwise, from the partial
 /// index that keeps only them; its WHERE clause is the index's, word for
@@ -40,9 +40,7 @@ const SESSION_EVENTS: &str = concat!(
     "SELECT * FROM (",
     session_commands!("c.id >= ?1 || '-' AND c.id < ?1 || '.'"),
     " UNION ALL ",
-    session_commands!(
-        "c.kind = 'command' AND substr(c.id, 1, length(c.session_id) + 1) IS NOT c.session_id || '-'"
-    ),
+    session_commands!("c.kind = 'command' AND instr(c.id, c.session_id || '-') IS NOT 1"),
     ") ORDER BY seq"
 );
 
@@ -289,6 +287,10 @@ mod tests {
             command("s1", "s1-00000002"),
             command("s1-x", "another-legacy-id"),
             command("s1", "s1-00000003"),
+            // Its session's id, but not followed by `-`; then after `-`,
+            // but not at the start.
+            command("s1", "s1x-own-name"),
+            command("s1", "own-s1-00000009"),
         ];
         store.write_batch(&ops).await.expect("write");
         let ids = |events: Vec<crate::EventRecord>| -> Vec<String> {
@@ -300,7 +302,9 @@ mod tests {
                 "s1-00000001",
                 "0193a5f0-legacy-uuid",
                 "s1-00000002",
-                "s1-00000003"
+                "s1-00000003",
+                "s1x-own-name",
+                "own-s1-00000009"
             ]
         );
         assert_eq!(
