@@ -3,10 +3,10 @@
 //! Most drivers run each query through the unnamed statement and the
 //! unnamed portal (libpq's `PQexecParams`, `pgbench -M extended`, and
 //! pgJDBC until a statement has run a few times), replacing it with
-//! every Parse and Bind. Kept in a field of its own, that replacement hashes nothing and
-//! touches no table: the SipHash lookups and inserts were about 4 % of a
-//! session's instructions per extended-protocol transaction
-//! (bench/RESULTS.md, eighteenth run).
+//! every Parse and Bind. Kept in a field of its own, that replacement
+//! hashes nothing and touches no table: the SipHash lookups and inserts
+//! were about 4 % of a session's instructions per extended-protocol
+//! transaction (bench/RESULTS.md, eighteenth run).
 
 use std::collections::HashMap;
 
