@@ -16,7 +16,12 @@
 #                    (pgbench's default TPC-B-like read-write script);
 #                    default "select"
 #   AUDIT_FSYNC      true (default) or false: the gateway's audit.fsync
-#   TARGETS          default "direct airlock airlock-buffered pgbouncer"
+#   TARGETS          default "direct airlock airlock-buffered pgbouncer"; also
+#                    "relay": bytes copied to PostgreSQL and back on the
+#                    gateway's session threads, nothing else (the example
+#                    bare_relay in crates/airlock-pg): the floor under the
+#                    gateway's relay, so that its own work and the cost of its
+#                    threads and runtime show apart
 #   REPEAT           rounds; each figure is the median over rounds (default 1),
 #                    and each round's ratio to PgBouncer is listed too, with their
 #                    median (paired rounds: free of drift between rounds)
@@ -67,13 +72,20 @@ PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
 log "building the gateway (release)"
 (cd "$ROOT" && cargo build --release -p airlock >&2)
 AIRLOCK="${CARGO_TARGET_DIR:-$ROOT/target}/release/airlock"
+RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bare_relay"
+if [[ " ${TARGETS[*]} " == *" relay "* ]]; then
+    log "building the bare relay (release)"
+    (cd "$ROOT" && cargo build --release -p airlock-pg --example bare_relay >&2)
+fi
 
 # --- clean-up of everything started below -------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
 GW_PID=""
 PGB_PID=""
+RELAY_PID=""
 cleanup() {
     set +e
+    [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
     [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
     [ -n "$PGB_PID" ] && kill "$PGB_PID" 2>/dev/null && wait "$PGB_PID" 2>/dev/null
     if [ "${KEEP_DB:-0}" != 1 ]; then
@@ -187,6 +199,16 @@ PGB_PID=$!
 wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
     { cat "$WORK/pgbouncer/stdout.log" "$WORK/pgbouncer/pgbouncer.log" >&2 2>/dev/null; exit 1; }
 
+# --- the bare relay, on as many session threads as the gateway -------------------
+if [[ " ${TARGETS[*]} " == *" relay "* ]]; then
+    RELAY_PORT=$(free_port)
+    RELAY_THREADS=${SESSION_THREADS:-0}
+    [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$(nproc)
+    "$RELAY" "127.0.0.1:$RELAY_PORT" "$PG_HOST:$PG_PORT" "$RELAY_THREADS" 2>"$WORK/relay.log" &
+    RELAY_PID=$!
+    wait_port "$RELAY_PORT" "$RELAY_PID" bare_relay || { cat "$WORK/relay.log" >&2; exit 1; }
+fi
+
 # --- the runs -------------------------------------------------------------------
 export PGSSLMODE=disable
 run_pgbench() { # target workload mode clients -> "tps latency_ms"
@@ -201,6 +223,8 @@ run_pgbench() { # target workload mode clients -> "tps latency_ms"
     airlock) out=$(PGPASSWORD=$TOKEN "${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "$DB" 2>&1) ;;
     airlock-buffered) out=$(PGPASSWORD=$TOKEN "${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "${DB}_buffered" 2>&1) ;;
     pgbouncer) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
+    relay) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$RELAY_PORT" -U postgres "$DB" 2>&1) ;;
+    *) log "unknown target $target"; return 1 ;;
     esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
     if [ "${WHERE:-0}" = 1 ]; then
         sed -n '/^tps [0-9]*; CPU/,$p' <<<"$out" | sed "s/^/[where: $workload $mode $c $target] /" >&2
@@ -242,6 +266,7 @@ for round in $(seq "$REPEAT"); do
                 case "$target" in
                 airlock*) proc=/proc/$GW_PID/stat ;;
                 pgbouncer) proc=/proc/$PGB_PID/stat ;;
+                relay) proc=/proc/$RELAY_PID/stat ;;
                 *) proc="" ;;
                 esac
                 before=$([ -n "$proc" ] && ticks "$proc" || echo 0)
@@ -304,7 +329,8 @@ if [ "$REPEAT" -gt 1 ]; then
     for workload in $WORKLOADS; do
         for mode in $MODES; do
             for c in $CLIENTS; do
-                for pair in "airlock pgbouncer" "airlock-buffered pgbouncer"; do
+                for pair in "airlock pgbouncer" "airlock-buffered pgbouncer" \
+                    "relay pgbouncer" "airlock-buffered relay"; do
                     read -r a b <<<"$pair"
                     has "$a" && has "$b" || continue
                     read -r -a ta <<<"${TPS[$workload/$mode/$c/$a]}"

@@ -1,0 +1,89 @@
+//! The floor under the gateway's relay, for `bench/pgbench.sh` (target
+//! `relay`): each client connection copied byte for byte to PostgreSQL and
+//! back, on the gateway's own session threads ([`SessionThreads`]), with
+//! no protocol, no guard, no record, no TLS.
+//!
+//!     cargo build --release -p airlock-pg --example bare_relay
+//!     target/release/examples/bare_relay 127.0.0.1:6543 127.0.0.1:5432 [THREADS]
+//!
+//! A statement through it costs what any relay built on these threads
+//! pays (a read and a write each way, the readiness wake-ups), so the gap
+//! between this and the gateway is what the gateway's own work costs, and
+//! the gap between this and PgBouncer is what the threads and the runtime
+//! cost. THREADS defaults to one per core, as `postgres.session_threads`
+//! does. Not a product: it trusts whoever connects.
+
+use std::net::SocketAddr;
+
+use airlock_pg::SessionThreads;
+use tokio::net::{TcpListener, TcpStream};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bare_relay: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: bare_relay LISTEN_ADDR TARGET_ADDR [THREADS]";
+    let listen: SocketAddr = parse(args.next(), usage)?;
+    let target: SocketAddr = parse(args.next(), usage)?;
+    let threads = match args.next() {
+        Some(n) => n
+            .parse()
+            .map_err(|_| format!("THREADS: not a number: {n}"))?,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let threads = SessionThreads::start(threads).map_err(|e| format!("session threads: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        eprintln!("bare_relay: {listen} -> {target}");
+        loop {
+            let (client, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    eprintln!("bare_relay: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            // The socket moves to the session thread's runtime, as the
+            // gateway's do.
+            let client = match client.into_std() {
+                Ok(client) => client,
+                Err(e) => {
+                    eprintln!("bare_relay: {e}");
+                    continue;
+                }
+            };
+            threads.next().spawn(async move {
+                if let Err(e) = relay(client, target).await {
+                    eprintln!("bare_relay: {e}");
+                }
+            });
+        }
+    })
+}
+
+fn parse<T: std::str::FromStr>(arg: Option<String>, usage: &str) -> Result<T, String> {
+    let arg = arg.ok_or_else(|| usage.to_string())?;
+    arg.parse()
+        .map_err(|_| format!("not an address: {arg}\n{usage}"))
+}
+
+async fn relay(client: std::net::TcpStream, target: SocketAddr) -> std::io::Result<()> {
+    let mut client = TcpStream::from_std(client)?;
+    client.set_nodelay(true)?;
+    let mut server = TcpStream::connect(target).await?;
+    server.set_nodelay(true)?;
+    tokio::io::copy_bidirectional(&mut client, &mut server).await?;
+    Ok(())
+}
