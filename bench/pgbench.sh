@@ -3,7 +3,10 @@
 # through Airlock with durable recording (each command's record committed
 # before it is forwarded), through Airlock with buffered recording, and
 # through PgBouncer (session mode). Prints TPS and mean latency for each,
-# with the ratios of each Airlock mode to direct and to PgBouncer.
+# with the ratios of each Airlock mode to direct and to PgBouncer. With
+# both recording modes run and audit.fsync on, it also times one durable
+# write on the data_dir's disk (bench/flush.py) and prints the ceiling it
+# sets on durable mode: clients / (buffered latency + that flush).
 #
 #   bench/pgbench.sh                       # 15 s per run, 1 8 32 clients
 #   DURATION=10 CLIENTS="8" WORKLOADS="select tpcb" bench/pgbench.sh
@@ -209,6 +212,16 @@ if [[ " ${TARGETS[*]} " == *" relay "* ]]; then
     wait_port "$RELAY_PORT" "$RELAY_PID" bare_relay || { cat "$WORK/relay.log" >&2; exit 1; }
 fi
 
+# --- one durable flush on the disk of data_dir, for the ceiling printed below ------
+FLUSH_US=""
+if [ "$AUDIT_FSYNC" = true ] && [[ " ${TARGETS[*]} " == *" airlock "* ]] &&
+    [[ " ${TARGETS[*]} " == *" airlock-buffered "* ]]; then
+    FLUSH_US=$(python3 "$ROOT/bench/flush.py" "$WORK" 2>/dev/null |
+        sed -n 's/^O_DIRECT|O_DSYNC 4 KiB: *\([0-9.]*\) us wall.*/\1/p')
+    rm -f "$WORK"/flush-probe-*
+    [ -n "$FLUSH_US" ] || log "bench/flush.py gave no figure; no durable ceiling below"
+fi
+
 # --- the runs -------------------------------------------------------------------
 export PGSSLMODE=disable
 run_pgbench() { # target workload mode clients -> "tps latency_ms"
@@ -319,6 +332,34 @@ for workload in $WORKLOADS; do
         done
     done
 done
+
+# What durable mode could reach at best: a client waits for each answer, so
+# it does at most one statement per (buffered latency + one flush).
+if [ -n "$FLUSH_US" ]; then
+    echo
+    echo "Durable ceiling: clients / (buffered latency + one flush of $FLUSH_US us, bench/flush.py in this sitting)"
+    echo
+    for workload in $WORKLOADS; do
+        for mode in $MODES; do
+            for c in $CLIENTS; do
+                # shellcheck disable=SC2086
+                lat=$(median ${LAT[$workload/$mode/$c/airlock-buffered]})
+                # shellcheck disable=SC2086
+                durable=$(median ${TPS[$workload/$mode/$c/airlock]})
+                pgb=""
+                # shellcheck disable=SC2086
+                has pgbouncer && pgb=$(median ${TPS[$workload/$mode/$c/pgbouncer]})
+                awk -v c="$c" -v l="$lat" -v f="$FLUSH_US" -v d="$durable" -v p="$pgb" \
+                    -v what="$workload $mode $c clients" 'BEGIN {
+                        ceiling = c / (l / 1e3 + f / 1e6)
+                        line = sprintf("  %s: ceiling %.0f TPS", what, ceiling)
+                        if (p != "") line = line sprintf(" (%.2f of PgBouncer)", ceiling / p)
+                        printf "%s; durable reached %.2f of it\n", line, d / ceiling
+                    }'
+            done
+        done
+    done
+fi
 
 # The spread behind each median: the ratio in each round, whose targets
 # ran back to back, and the median of those ratios.
