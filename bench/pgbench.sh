@@ -76,7 +76,8 @@ log "building the gateway (release)"
 (cd "$ROOT" && cargo build --release -p airlock >&2)
 AIRLOCK="${CARGO_TARGET_DIR:-$ROOT/target}/release/airlock"
 RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bare_relay"
-if [[ " ${TARGETS[*]} " == *" relay "* ]]; then
+has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; } # whether a target is run
+if has relay; then
     log "building the bare relay (release)"
     (cd "$ROOT" && cargo build --release -p airlock-pg --example bare_relay >&2)
 fi
@@ -203,7 +204,7 @@ wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
     { cat "$WORK/pgbouncer/stdout.log" "$WORK/pgbouncer/pgbouncer.log" >&2 2>/dev/null; exit 1; }
 
 # --- the bare relay, on as many session threads as the gateway -------------------
-if [[ " ${TARGETS[*]} " == *" relay "* ]]; then
+if has relay; then
     RELAY_PORT=$(free_port)
     RELAY_THREADS=${SESSION_THREADS:-0}
     [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$(nproc)
@@ -214,8 +215,7 @@ fi
 
 # --- one durable flush on the disk of data_dir, for the ceiling printed below ------
 FLUSH_US=""
-if [ "$AUDIT_FSYNC" = true ] && [[ " ${TARGETS[*]} " == *" airlock "* ]] &&
-    [[ " ${TARGETS[*]} " == *" airlock-buffered "* ]]; then
+if [ "$AUDIT_FSYNC" = true ] && has airlock && has airlock-buffered; then
     FLUSH_US=$(python3 "$ROOT/bench/flush.py" "$WORK" 2>/dev/null |
         sed -n 's/^O_DIRECT|O_DSYNC 4 KiB: *\([0-9.]*\) us wall.*/\1/p')
     rm -f "$WORK"/flush-probe-*
@@ -301,7 +301,6 @@ log "load after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 gateway_threads >"$WORK/threads.after"
 
 # --- the table -------------------------------------------------------------------
-has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; }
 ratio() { # a b -> a/b, or - when either is missing
     if has "$1" && has "$2"; then awk -v a="${T[$1]}" -v b="${T[$2]}" 'BEGIN {printf "%.2f", a / b}'; else echo -; fi
 }
