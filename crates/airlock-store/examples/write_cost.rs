@@ -107,6 +107,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ops.push(WriteOp::Finished(Box::new(FinishedCommand {
                 command,
                 outcome,
+                then: Vec::new(),
             })));
         } else {
             ops.push(WriteOp::Command(command));

@@ -13,7 +13,10 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 
 use crate::body_json;
-use crate::{AuditKind, CommandRecord, OutcomeRecord, Preview, ReviewRef, StoreError, WriteOp};
+use crate::{
+    AuditKind, CommandRecord, FinishedCommand, OutcomeRecord, Preview, ReviewRef, StoreError,
+    WriteOp,
+};
 
 #[cfg(test)]
 #[derive(Serialize)]
@@ -31,6 +34,21 @@ struct CommandOut<'a> {
     /// two (see `docs/audit.md`, "The records").
     #[serde(skip_serializing_if = "Option::is_none")]
     outcome: Option<FinishedOut<'a>>,
+    /// The later commands of a run (see `docs/audit.md`, "Runs"); absent
+    /// on a command recorded alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    then: Vec<ThenOut<'a>>,
+}
+
+/// A later command of a run: its own id and time, then its fields as a
+/// command record's body has them.
+#[cfg(test)]
+#[derive(Serialize)]
+struct ThenOut<'a> {
+    id: &'a str,
+    at: i64,
+    #[serde(flatten)]
+    command: CommandOut<'a>,
 }
 
 /// An outcome carried inside its command's record.
@@ -81,6 +99,24 @@ pub(crate) struct CommandBody {
     pub review: Option<ReviewRef>,
     #[serde(default)]
     pub outcome: Option<FinishedBody>,
+    /// The later commands of a run, each with its outcome.
+    #[serde(default)]
+    pub then: Vec<ThenBody>,
+}
+
+/// A later command of a run, as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ThenBody {
+    pub id: String,
+    /// Unix milliseconds: when the command was issued.
+    pub at: i64,
+    pub command: String,
+    pub params: Vec<Option<String>>,
+    pub verdict: String,
+    pub rules: Vec<String>,
+    #[serde(default)]
+    pub review: Option<ReviewRef>,
+    pub outcome: FinishedBody,
 }
 
 /// An outcome carried inside its command's record, as read back.
@@ -142,7 +178,23 @@ fn command_body<'a>(
             error: o.error.as_deref(),
             preview: o.preview.as_ref(),
         }),
+        then: Vec::new(),
     }
+}
+
+/// A finished command's body, with the later commands of its run.
+fn finished_body(f: &FinishedCommand) -> body_json::Command<'_> {
+    let mut body = command_body(&f.command, Some(&f.outcome));
+    body.then = f
+        .then
+        .iter()
+        .map(|t| body_json::Then {
+            id: &t.command.id,
+            at: t.command.at.timestamp_millis(),
+            command: command_body(&t.command, Some(&t.outcome)),
+        })
+        .collect();
+    body
 }
 
 /// The chain id of an op: unique across the log, which is what makes a
@@ -164,7 +216,7 @@ pub(crate) fn entry(op: &WriteOp) -> Result<Entry<'_>, StoreError> {
             client_addr: &s.client_addr,
         }),
         WriteOp::Command(c) => body_json::command(&command_body(c, None)),
-        WriteOp::Finished(f) => body_json::command(&command_body(&f.command, Some(&f.outcome))),
+        WriteOp::Finished(f) => body_json::command(&finished_body(f)),
         WriteOp::Outcome(o) => Ok(body_json::outcome(&body_json::Outcome {
             event_id: &o.event_id,
             duration_us: o.duration_us,
@@ -295,6 +347,54 @@ mod tests {
         ))
     }
 
+    type Later = (
+        String,
+        i64,
+        String,
+        Vec<Option<String>>,
+        String,
+        Vec<String>,
+        Option<ReviewRef>,
+        Finished,
+    );
+
+    /// A later command of a run: always finished.
+    fn later() -> impl Strategy<Value = Later> {
+        (
+            text(),
+            any::<i64>(),
+            text(),
+            proptest::collection::vec(proptest::option::of(text()), 0..3),
+            text(),
+            proptest::collection::vec(text(), 0..2),
+            review(),
+            finished().prop_filter_map("finished", |f| f),
+        )
+    }
+
+    fn finished_in(f: &Finished) -> body_json::Finished<'_> {
+        let (at, duration_us, rows, bytes, error, preview) = f;
+        body_json::Finished {
+            at: *at,
+            duration_us: *duration_us,
+            rows: *rows,
+            bytes: *bytes,
+            error: error.as_deref(),
+            preview: preview.as_ref(),
+        }
+    }
+
+    fn finished_out<'a>(f: &body_json::Finished<'a>) -> FinishedOut<'a> {
+        FinishedOut {
+            at: f.at,
+            duration_us: f.duration_us,
+            rows: f.rows,
+            bytes: f.bytes,
+            error: f.error,
+            preview: f.preview,
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2048))]
 
@@ -306,23 +406,32 @@ mod tests {
             rules in proptest::collection::vec(text(), 0..3),
             review in review(),
             finished in finished(),
+            later in proptest::collection::vec(later(), 0..3),
         ) {
+            let then = later
+                .iter()
+                .map(|(id, at, command, params, verdict, rules, review, finished)| body_json::Then {
+                    id,
+                    at: *at,
+                    command: body_json::Command {
+                        command,
+                        params,
+                        verdict,
+                        rules,
+                        review: review.as_ref(),
+                        outcome: Some(finished_in(finished)),
+                        then: Vec::new(),
+                    },
+                })
+                .collect();
             let input = body_json::Command {
                 command: &command,
                 params: &params,
                 verdict: &verdict,
                 rules: &rules,
                 review: review.as_ref(),
-                outcome: finished.as_ref().map(|(at, duration_us, rows, bytes, error, preview)| {
-                    body_json::Finished {
-                        at: *at,
-                        duration_us: *duration_us,
-                        rows: *rows,
-                        bytes: *bytes,
-                        error: error.as_deref(),
-                        preview: preview.as_ref(),
-                    }
-                }),
+                outcome: finished.as_ref().map(finished_in),
+                then,
             };
             let reference = CommandOut {
                 command: input.command,
@@ -330,14 +439,24 @@ mod tests {
                 verdict: input.verdict,
                 rules: input.rules,
                 review: input.review,
-                outcome: input.outcome.as_ref().map(|f| FinishedOut {
-                    at: f.at,
-                    duration_us: f.duration_us,
-                    rows: f.rows,
-                    bytes: f.bytes,
-                    error: f.error,
-                    preview: f.preview,
-                }),
+                outcome: input.outcome.as_ref().map(finished_out),
+                then: input
+                    .then
+                    .iter()
+                    .map(|t| ThenOut {
+                        id: t.id,
+                        at: t.at,
+                        command: CommandOut {
+                            command: t.command.command,
+                            params: t.command.params,
+                            verdict: t.command.verdict,
+                            rules: t.command.rules,
+                            review: t.command.review,
+                            outcome: t.command.outcome.as_ref().map(finished_out),
+                            then: Vec::new(),
+                        },
+                    })
+                    .collect(),
             };
             let ours = body_json::command(&input).unwrap();
             prop_assert_eq!(ours, serde_json::to_string(&reference).unwrap());

@@ -18,6 +18,16 @@ pub(crate) struct Command<'a> {
     pub rules: &'a [String],
     pub review: Option<&'a ReviewRef>,
     pub outcome: Option<Finished<'a>>,
+    /// The run's later commands (`ThenOut` in `body.rs`); empty but in
+    /// the first command of a run.
+    pub then: Vec<Then<'a>>,
+}
+
+/// A later command of a run: `ThenOut` in `body.rs`.
+pub(crate) struct Then<'a> {
+    pub id: &'a str,
+    pub at: i64,
+    pub command: Command<'a>,
 }
 
 /// `FinishedOut` in `body.rs`.
@@ -43,20 +53,51 @@ pub(crate) struct Outcome<'a> {
 pub(crate) fn command(c: &Command<'_>) -> Result<String, serde_json::Error> {
     // Room for everything but escapes: growing the string mid-way copies
     // what is written so far.
+    let then_room: usize = c
+        .then
+        .iter()
+        .map(|t| 48 + t.id.len() + room(&t.command))
+        .sum();
+    let mut out = String::with_capacity(room(c) + then_room);
+    out.push('{');
+    fields(&mut out, c)?;
+    if !c.then.is_empty() {
+        out.push_str(",\"then\":[");
+        for (i, t) in c.then.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"id\":");
+            string(&mut out, t.id);
+            out.push_str(",\"at\":");
+            integer(&mut out, t.at);
+            out.push(',');
+            fields(&mut out, &t.command)?;
+            out.push('}');
+        }
+        out.push(']');
+    }
+    out.push('}');
+    Ok(out)
+}
+
+fn room(c: &Command<'_>) -> usize {
     let outcome_room = c.outcome.as_ref().map_or(0, |f| {
         128 + f.error.map_or(0, str::len) + f.preview.map_or(0, preview_room)
     });
-    let mut out = String::with_capacity(128 + c.command.len() + outcome_room);
-    out.push_str("{\"command\":");
-    string(&mut out, c.command);
+    128 + c.command.len() + outcome_room
+}
+
+/// A command's own fields, without the braces around them.
+fn fields(out: &mut String, c: &Command<'_>) -> Result<(), serde_json::Error> {
+    out.push_str("\"command\":");
+    string(out, c.command);
     out.push_str(",\"params\":");
-    array(&mut out, c.params, |out, p| {
-        optional_string(out, p.as_deref())
-    });
+    array(out, c.params, |out, p| optional_string(out, p.as_deref()));
     out.push_str(",\"verdict\":");
-    string(&mut out, c.verdict);
+    string(out, c.verdict);
     out.push_str(",\"rules\":");
-    array(&mut out, c.rules, |out, r| string(out, r));
+    array(out, c.rules, |out, r| string(out, r));
     if let Some(review) = c.review {
         // Rare (only commands a review gated) and nested: serde's own.
         out.push_str(",\"review\":");
@@ -64,12 +105,11 @@ pub(crate) fn command(c: &Command<'_>) -> Result<String, serde_json::Error> {
     }
     if let Some(f) = &c.outcome {
         out.push_str(",\"outcome\":{\"at\":");
-        integer(&mut out, f.at);
-        result(&mut out, f.duration_us, f.rows, f.bytes, f.error, f.preview);
+        integer(out, f.at);
+        result(out, f.duration_us, f.rows, f.bytes, f.error, f.preview);
         out.push('}');
     }
-    out.push('}');
-    Ok(out)
+    Ok(())
 }
 
 pub(crate) fn outcome(o: &Outcome<'_>) -> String {

@@ -121,6 +121,13 @@ pub enum WriteOp {
 pub struct FinishedCommand {
     pub command: CommandRecord,
     pub outcome: OutcomeRecord,
+    /// The same session's commands that finished after this one, in
+    /// order, carried in the same record (a run): one row of the store for
+    /// a session's statements of one batch instead of one each. The writer
+    /// makes runs only of records held in memory, never of spooled ones
+    /// (see `docs/audit.md`, "Runs"). Their own `then` is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub then: Vec<FinishedCommand>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

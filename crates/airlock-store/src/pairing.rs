@@ -6,6 +6,7 @@
 //! entry in each index and one link of the chain instead of two of each.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::{FinishedCommand, WriteOp};
 
@@ -49,12 +50,77 @@ pub(crate) fn pair_outcomes(ops: Vec<WriteOp>) -> Vec<WriteOp> {
         let outcome = partner[i].and_then(|j| slots[j].take());
         paired.push(match (op, outcome) {
             (WriteOp::Command(command), Some(WriteOp::Outcome(outcome))) => {
-                WriteOp::Finished(Box::new(FinishedCommand { command, outcome }))
+                WriteOp::Finished(Box::new(FinishedCommand {
+                    command,
+                    outcome,
+                    then: Vec::new(),
+                }))
             }
             (op, _) => op,
         });
     }
     paired
+}
+
+/// Most later commands one run carries: a record stays a few rows of
+/// preview each at most, whatever the session's pace.
+pub(crate) const MAX_RUN: usize = 64;
+
+/// `ops` with each session's finished commands gathered into runs
+/// ([`FinishedCommand::then`]): a finished command joins the run of the
+/// same session's earlier finished command in the batch unless some other
+/// op of that session (a command still running, an outcome of an earlier
+/// batch's command, the session's end) lies between them. So each session's
+/// records keep their order; a run takes the place of its first command.
+pub(crate) fn gather_runs(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let mut runs: Vec<WriteOp> = Vec::with_capacity(ops.len());
+    // Per session: where its open run is in `runs`.
+    let mut open: HashMap<Arc<str>, usize, foldhash::fast::RandomState> = HashMap::default();
+    for op in ops {
+        match op {
+            WriteOp::Finished(f) => {
+                let at = open.get(&f.command.session_id).copied();
+                if let Some(WriteOp::Finished(run)) = at.and_then(|i| runs.get_mut(i))
+                    && run.then.len() < MAX_RUN
+                    && run.command.identity == f.command.identity
+                    && run.command.connection == f.command.connection
+                {
+                    let FinishedCommand {
+                        command,
+                        outcome,
+                        then,
+                    } = *f;
+                    run.then.push(FinishedCommand {
+                        command,
+                        outcome,
+                        then: Vec::new(),
+                    });
+                    // Only a run's first command carries later ones.
+                    run.then.extend(then);
+                    continue;
+                }
+                open.insert(f.command.session_id.clone(), runs.len());
+                runs.push(WriteOp::Finished(f));
+            }
+            other => {
+                if let Some(session) = session_of(&other) {
+                    open.remove(session);
+                }
+                runs.push(other);
+            }
+        }
+    }
+    runs
+}
+
+fn session_of(op: &WriteOp) -> Option<&str> {
+    match op {
+        WriteOp::SessionStart(s) => Some(&s.id),
+        WriteOp::Command(c) => Some(&c.session_id),
+        WriteOp::Outcome(o) => Some(&o.session_id),
+        WriteOp::SessionEnd(e) => Some(&e.id),
+        WriteOp::Finished(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +168,13 @@ mod tests {
                 WriteOp::Outcome(o) => format!("outcome:{}", o.event_id),
                 WriteOp::Finished(f) => {
                     assert_eq!(f.command.id, f.outcome.event_id);
-                    format!("finished:{}", f.command.id)
+                    let mut shown = format!("finished:{}", f.command.id);
+                    for t in &f.then {
+                        assert_eq!(t.command.id, t.outcome.event_id);
+                        assert!(t.then.is_empty(), "a later command carries no run");
+                        shown.push_str(&format!("+{}", t.command.id));
+                    }
+                    shown
                 }
                 WriteOp::SessionStart(s) => format!("start:{}", s.id),
                 WriteOp::SessionEnd(e) => format!("end:{}", e.id),
@@ -199,5 +271,105 @@ mod tests {
             let expected = paired_by_spec(&ops);
             proptest::prop_assert_eq!(shape(&pair_outcomes(ops)), expected);
         }
+    }
+
+    fn finished(session: &str, n: u32) -> WriteOp {
+        match pair_outcomes(vec![command(session, n), outcome(session, session, n)]).pop() {
+            Some(op @ WriteOp::Finished(_)) => op,
+            other => panic!("not paired: {other:?}"),
+        }
+    }
+
+    fn end(session: &str) -> WriteOp {
+        WriteOp::SessionEnd(crate::SessionEnd {
+            id: session.into(),
+            identity: "alice".into(),
+            connection: "db".into(),
+            ended_at: Utc.timestamp_millis_opt(3_000).unwrap(),
+            end_reason: "client".into(),
+            commands: 0,
+            rows: 0,
+            bytes_to_client: 0,
+        })
+    }
+
+    #[test]
+    fn a_sessions_finished_commands_make_one_run_in_the_place_of_its_first() {
+        let ops = vec![
+            finished("a", 0),
+            finished("b", 0),
+            finished("a", 1),
+            finished("b", 1),
+            finished("a", 2),
+        ];
+        assert_eq!(
+            shape(&gather_runs(ops)),
+            ["finished:a/0+a/1+a/2", "finished:b/0+b/1"]
+        );
+    }
+
+    /// Another record of the session between two finished commands ends
+    /// the run, so the session's records keep their order.
+    #[test]
+    fn any_other_record_of_the_session_ends_its_run() {
+        let ops = vec![
+            finished("a", 0),
+            finished("a", 1),
+            // Still running when the batch was taken.
+            command("a", 2),
+            finished("b", 0),
+            finished("a", 3),
+            outcome("b", "b", 9),
+            finished("b", 1),
+            finished("a", 4),
+            end("a"),
+            finished("a", 5),
+        ];
+        assert_eq!(
+            shape(&gather_runs(ops)),
+            [
+                "finished:a/0+a/1",
+                "command:a/2",
+                "finished:b/0",
+                "finished:a/3+a/4",
+                "outcome:b/9",
+                "finished:b/1",
+                "end:a",
+                "finished:a/5",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_run_carries_at_most_max_run_later_commands() {
+        // A first command and MAX_RUN later ones, then a run of two.
+        let n = u32::try_from(MAX_RUN).unwrap() + 3;
+        let runs = gather_runs((0..n).map(|i| finished("a", i)).collect());
+        let lengths: Vec<usize> = runs
+            .iter()
+            .map(|op| match op {
+                WriteOp::Finished(f) => f.then.len(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(lengths, [MAX_RUN, 1]);
+    }
+
+    /// A record has one identity and connection: a command claiming other
+    /// ones under the same session starts a run of its own.
+    #[test]
+    fn a_run_keeps_one_identity_and_connection() {
+        let mallory = |n| {
+            let mut op = finished("a", n);
+            if let WriteOp::Finished(f) = &mut op {
+                f.command.identity = "mallory".into();
+            }
+            op
+        };
+        let ops = vec![finished("a", 0), mallory(1), mallory(2)];
+        assert_eq!(
+            shape(&gather_runs(ops)),
+            ["finished:a/0", "finished:a/1+a/2"]
+        );
     }
 }

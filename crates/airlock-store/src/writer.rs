@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::pairing::pair_outcomes;
+use crate::pairing::{gather_runs, pair_outcomes};
 use crate::spool::{Position, Spool};
 use crate::{Store, StoreError, WriteOp};
 
@@ -765,6 +765,12 @@ async fn fill(
         }
         let taken = ops.len();
         ops = pair_outcomes(std::mem::take(&mut ops));
+        if spooled_to.is_none() {
+            // Records only in memory: no spool frame will ever be replayed
+            // for them, whose ops would not know the runs they went into
+            // and could not tell they had landed.
+            ops = gather_runs(std::mem::take(&mut ops));
+        }
         commit(store.as_ref(), &ops, &healthy.store_failing, &mut acks).await;
         healthy.backlog.fetch_sub(taken, Ordering::AcqRel);
         healthy.drained.notify_waiters();

@@ -608,6 +608,7 @@ fn finished(session: &str, n: usize) -> WriteOp {
     WriteOp::Finished(Box::new(FinishedCommand {
         command: command_record(session, n),
         outcome: outcome_record(session, n),
+        then: Vec::new(),
     }))
 }
 
@@ -725,4 +726,98 @@ async fn batches_of_any_length_land_whole_and_in_order() {
         .expect("read");
     assert_eq!(stored, queued);
     conn.close().await.expect("close");
+}
+
+/// A session's finished commands carried in one record (a run, as the
+/// writer's filler makes for records held in memory): readers take them
+/// apart again into commands with their outcomes, each export line names
+/// its own command and the record's seq and hashes, a retried batch is
+/// recognised, and an edit of a later command inside the record is
+/// found by `verify`.
+#[tokio::test]
+async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("airlock.db");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let run = |session: &str, from: usize, to: usize| {
+        WriteOp::Finished(Box::new(FinishedCommand {
+            command: command_record(session, from),
+            outcome: outcome_record(session, from),
+            then: (from + 1..to)
+                .map(|n| FinishedCommand {
+                    command: command_record(session, n),
+                    outcome: outcome_record(session, n),
+                    then: Vec::new(),
+                })
+                .collect(),
+        }))
+    };
+    let batch = [
+        start("s1", 1_000),
+        start("s2", 1_000),
+        run("s1", 0, 3),
+        run("s2", 0, 2),
+        command("s1", 3),
+    ];
+    store.write_batch(&batch).await.expect("write");
+    let count = |v: AuditVerification| match v {
+        AuditVerification::Intact { records, .. } => records,
+        broken => panic!("{broken:?}"),
+    };
+    assert_eq!(count(store.verify_audit().await.expect("verify")), 5);
+    store.write_batch(&batch).await.expect("retried batch");
+    assert_eq!(
+        count(store.verify_audit().await.expect("verify")),
+        5,
+        "nothing written twice"
+    );
+
+    let events = store.session_events("s1").await.expect("events");
+    let commands: Vec<&CommandRecord> = events.iter().map(|e| &e.command).collect();
+    let expected: Vec<CommandRecord> = (0..4).map(|n| command_record("s1", n)).collect();
+    assert_eq!(commands, expected.iter().collect::<Vec<_>>());
+    for (n, e) in events.iter().enumerate().take(3) {
+        assert_eq!(e.outcome, Some(outcome_record("s1", n)), "outcome of {n}");
+    }
+    assert_eq!(events[3].outcome, None);
+    assert_eq!(store.session_events("s2").await.expect("s2").len(), 2);
+
+    let lines = export(&store, &AuditFilter::default()).await;
+    let ids: Vec<&str> = lines.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "s1/start",
+            "s2/start",
+            &command_record("s1", 0).id,
+            &command_record("s1", 1).id,
+            &command_record("s1", 2).id,
+            &command_record("s2", 0).id,
+            &command_record("s2", 1).id,
+            &command_record("s1", 3).id,
+        ]
+    );
+    let later = &lines[4];
+    assert_eq!((later.seq, &later.hash), (lines[2].seq, &lines[2].hash));
+    assert_eq!(
+        later.command.as_deref(),
+        Some(&*command_record("s1", 2).command)
+    );
+    let outcome = later.outcome.as_ref().expect("outcome");
+    assert_eq!(
+        (outcome.seq, outcome.rows),
+        (later.seq, outcome_record("s1", 2).rows)
+    );
+    assert_eq!(later.at, command_record("s1", 2).at);
+
+    tamper(
+        &path,
+        "UPDATE audit_log SET body = replace(body, 'SELECT 2', 'SELECT 7') WHERE seq = 3",
+    )
+    .await;
+    let (_, problem) = broken(&store).await;
+    assert!(
+        matches!(&problem, AuditProblem::Altered { record, .. } if record.seq == 3),
+        "{problem:?}"
+    );
 }

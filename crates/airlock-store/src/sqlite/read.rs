@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::rows::{millis, time, time_of};
-use crate::body::{self, CommandBody, OutcomeBody};
+use crate::body::{self, CommandBody, OutcomeBody, ThenBody};
 use crate::{
     AuditFilter, AuditKind, AuditLine, AuditOutcome, CommandRecord, EventRecord, OutcomeRecord,
     SessionDetail, StoreError,
@@ -52,13 +52,62 @@ pub(super) async fn session_events(
         .bind(session_id)
         .fetch_all(pool)
         .await?;
-    found.iter().map(event).collect()
+    let mut events = Vec::with_capacity(found.len());
+    for row in &found {
+        events_of(row, &mut events)?;
+    }
+    Ok(events)
 }
 
-fn event(row: &SqliteRow) -> Result<EventRecord, StoreError> {
+/// The command a record holds, and the later commands of its run.
+fn events_of(row: &SqliteRow, events: &mut Vec<EventRecord>) -> Result<(), StoreError> {
     let id: String = row.try_get("id")?;
     let body: String = row.try_get("body")?;
-    let c: CommandBody = body::parse(&id, &body)?;
+    let mut c: CommandBody = body::parse(&id, &body)?;
+    let then = std::mem::take(&mut c.then);
+    events.push(event(row, id, c)?);
+    for t in then {
+        events.push(later_in_run(row, t)?);
+    }
+    Ok(())
+}
+
+/// A later command of a run: the session, identity and connection are
+/// the record's, everything else its own.
+fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError> {
+    let session_id: std::sync::Arc<str> = row.try_get::<&str, _>("session_id")?.into();
+    let identity: std::sync::Arc<str> = row.try_get::<&str, _>("identity")?.into();
+    let connection: std::sync::Arc<str> = row.try_get::<&str, _>("connection")?.into();
+    let outcome = OutcomeRecord {
+        event_id: t.id.clone(),
+        session_id: session_id.clone(),
+        identity: identity.clone(),
+        connection: connection.clone(),
+        at: time_of(t.outcome.at, &format!("audit record {}: outcome at", t.id))?,
+        duration_us: t.outcome.duration_us,
+        rows: t.outcome.rows,
+        bytes: t.outcome.bytes,
+        error: t.outcome.error,
+        preview: t.outcome.preview,
+    };
+    Ok(EventRecord {
+        command: CommandRecord {
+            session_id,
+            identity,
+            connection,
+            at: time_of(t.at, &format!("audit record {}: at", t.id))?,
+            command: t.command.into(),
+            params: t.params.into(),
+            verdict: t.verdict.into(),
+            rules: t.rules,
+            review: t.review.map(Box::new),
+            id: t.id,
+        },
+        outcome: Some(outcome),
+    })
+}
+
+fn event(row: &SqliteRow, id: String, c: CommandBody) -> Result<EventRecord, StoreError> {
     // An outcome carried in its command's record comes first, as in the
     // export; the join finds one recorded on its own.
     let carried = match c.outcome {
@@ -139,13 +188,54 @@ pub(super) async fn export(
     .fetch(pool);
     let mut lines = 0;
     while let Some(row) = rows.try_next().await? {
-        sink(&line(&row)?).map_err(StoreError::Output)?;
+        let (first, then) = line(&row)?;
+        sink(&first).map_err(StoreError::Output)?;
         lines += 1;
+        for t in then {
+            sink(&later_line(&first, t)?).map_err(StoreError::Output)?;
+            lines += 1;
+        }
     }
     Ok(lines)
 }
 
-fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
+/// The line of a later command of a run: the record's seq, hashes,
+/// session, identity and connection, and the command's own fields.
+fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
+    let outcome = AuditOutcome {
+        seq: first.seq,
+        at: time_of(t.outcome.at, &format!("audit record {}: outcome at", t.id))?,
+        duration_us: t.outcome.duration_us,
+        rows: t.outcome.rows,
+        bytes: t.outcome.bytes,
+        error: t.outcome.error,
+        preview: t.outcome.preview,
+        prev_hash: first.prev_hash.clone(),
+        hash: first.hash.clone(),
+    };
+    Ok(AuditLine {
+        kind: AuditKind::Command,
+        seq: first.seq,
+        at: time_of(t.at, &format!("audit record {}: at", t.id))?,
+        session: first.session.clone(),
+        identity: first.identity.clone(),
+        connection: first.connection.clone(),
+        command: Some(t.command),
+        params: Some(t.params),
+        verdict: Some(t.verdict),
+        rules: Some(t.rules),
+        reviewers: Some(approvers(t.review.as_ref())),
+        review: t.review,
+        outcome: Some(outcome),
+        detail: None,
+        prev_hash: first.prev_hash.clone(),
+        hash: first.hash.clone(),
+        id: t.id,
+    })
+}
+
+/// A record's line, and the later commands of its run if it holds one.
+fn line(row: &SqliteRow) -> Result<(AuditLine, Vec<ThenBody>), StoreError> {
     let id: String = row.try_get("id")?;
     let kind_text: String = row.try_get("kind")?;
     let kind = AuditKind::parse(&kind_text).ok_or_else(|| {
@@ -171,9 +261,11 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         hash: hex::encode(row.try_get::<&[u8], _>("hash")?),
         id,
     };
+    let mut then = Vec::new();
     match kind {
         AuditKind::Command => {
-            let c: CommandBody = body::parse(&line.id, &body_text)?;
+            let mut c: CommandBody = body::parse(&line.id, &body_text)?;
+            then = std::mem::take(&mut c.then);
             line.command = Some(c.command);
             line.params = Some(c.params);
             line.verdict = Some(c.verdict);
@@ -208,7 +300,7 @@ fn line(row: &SqliteRow) -> Result<AuditLine, StoreError> {
         // Excluded by the query: outcomes travel inside their command's line.
         AuditKind::Outcome => {}
     }
-    Ok(line)
+    Ok((line, then))
 }
 
 /// Who let a command run: the reviewers of an approved review, or those
