@@ -5,7 +5,11 @@
 //! target's key never leaves the gateway — and maps them to the target's.
 
 use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use rand::Rng;
 
@@ -17,10 +21,57 @@ pub struct CancelTarget {
     pub tls: Option<Arc<rustls::ClientConfig>>,
     pub pid: i32,
     pub key: i32,
-    /// Wakes the session's command held for review, if one is: a cancel
-    /// then withdraws it (the target has nothing of it to cancel).
-    pub held: Arc<tokio::sync::Notify>,
+    /// The session's command held for review, if one is: a cancel then
+    /// withdraws it, and the target has nothing of it to cancel.
+    pub held: Arc<Held>,
 }
+
+/// A command held for review, as a cancel request sees it.
+///
+/// A cancel that withdraws a held command must not also reach the target:
+/// the target is idle meanwhile, and a cancel delivered late (PostgreSQL
+/// takes it on a connection of its own) would stop whatever statement the
+/// client sends next, once it has the withdrawn one's error.
+#[derive(Default)]
+pub struct Held {
+    waiting: AtomicBool,
+    wake: Notify,
+}
+
+impl Held {
+    /// Waits for [`Held::withdraw`]. Registered before it returns, so a
+    /// cancel that comes at once, before the future is first polled, is
+    /// not lost; the session then calls [`Held::waiting`], and
+    /// [`Held::released`] when the hold ends however it ends.
+    pub fn notified(&self) -> Notified<'_> {
+        let mut notified = Box::pin(self.wake.notified());
+        notified.as_mut().enable();
+        notified
+    }
+
+    /// From now until [`Held::released`], a cancel withdraws the held
+    /// command instead of going to the target.
+    pub fn waiting(&self) {
+        self.waiting.store(true, Ordering::SeqCst);
+    }
+
+    pub fn released(&self) {
+        self.waiting.store(false, Ordering::SeqCst);
+    }
+
+    /// Withdraws the held command if one is waiting: true if it did, and
+    /// the cancel then ends here. Only the first cancel of a hold does.
+    pub fn withdraw(&self) -> bool {
+        let waiting = self.waiting.swap(false, Ordering::SeqCst);
+        if waiting {
+            self.wake.notify_waiters();
+        }
+        waiting
+    }
+}
+
+/// What [`Held::notified`] returns.
+pub type Notified<'a> = Pin<Box<tokio::sync::futures::Notified<'a>>>;
 
 #[derive(Clone, Default)]
 pub struct CancelRegistry {
@@ -96,5 +147,26 @@ mod tests {
         let (pid, key) = (r.pid, r.key);
         drop(r);
         assert!(reg.lookup(pid, key).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_cancel_withdraws_only_a_command_that_waits() {
+        let held = Held::default();
+        // No hold: the cancel is for the target.
+        assert!(!held.withdraw());
+
+        let notified = held.notified();
+        held.waiting();
+        assert!(held.withdraw(), "a waiting hold is withdrawn");
+        tokio::time::timeout(std::time::Duration::from_secs(5), notified)
+            .await
+            .expect("the hold is woken");
+        // Once withdrawn, a second cancel is for the target again.
+        assert!(!held.withdraw());
+
+        let _notified = held.notified();
+        held.waiting();
+        held.released();
+        assert!(!held.withdraw(), "a released hold is not withdrawn");
     }
 }

@@ -92,7 +92,7 @@ pub struct Relay<'a> {
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
     /// Notified when the client sends a CancelRequest for this session.
-    cancelled: Arc<tokio::sync::Notify>,
+    cancelled: Arc<crate::cancel::Held>,
     /// Who and where, as every record of the session names them: shared,
     /// not copied into each.
     recorded_as: RecordedAs,
@@ -207,7 +207,7 @@ impl<'a> Relay<'a> {
     }
 
     /// What the session's cancel key wakes (see `cancel::CancelTarget`).
-    pub fn cancelled_by(mut self, cancelled: Arc<tokio::sync::Notify>) -> Relay<'a> {
+    pub fn cancelled_by(mut self, cancelled: Arc<crate::cancel::Held>) -> Relay<'a> {
         self.cancelled = cancelled;
         self
     }
@@ -628,8 +628,8 @@ impl<'a> Relay<'a> {
         // waiters already registered, and the client may cancel as soon as
         // the review is visible, before `gate` first polls `interrupted`.
         let cancelled = self.cancelled.clone();
-        let mut cancel = std::pin::pin!(cancelled.notified());
-        cancel.as_mut().enable();
+        let cancel = cancelled.notified();
+        cancelled.waiting();
         let client = &mut self.client;
         let buf = &mut self.client_buf;
         let room = self.max_message;
@@ -650,7 +650,12 @@ impl<'a> Relay<'a> {
                 () = cancel => Interrupt::Cancelled,
             }
         };
-        reviews.gate(request, hold, interrupted).await
+        let outcome = reviews.gate(request, hold, interrupted).await;
+        // A cancel in the instant between the decision and here is taken
+        // as the hold's and not passed on: like PostgreSQL's own, a cancel
+        // that races its statement's start may do nothing.
+        self.cancelled.released();
+        outcome
     }
 
     /// Why a COPY … TO STDOUT cannot be answered masked, if it cannot: a

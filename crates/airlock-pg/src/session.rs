@@ -429,8 +429,12 @@ async fn forward_cancel(shared: &Shared, pid: i32, key: i32, peer: SocketAddr) {
         return;
     };
     // Only a hold waiting right now hears it; none is left pending for a
-    // later one.
-    target.held.notify_waiters();
+    // later one. A withdrawn command never reached the target, so the
+    // cancel ends here (see `cancel::Held`).
+    if target.held.withdraw() {
+        tracing::info!(peer = %peer, "cancel request withdrew a command held for review");
+        return;
+    }
     match upstream::send_cancel(&target).await {
         Ok(()) => tracing::info!(peer = %peer, "cancel request forwarded"),
         Err(e) => tracing::warn!(peer = %peer, error = %e, "cancel request could not be delivered"),
@@ -465,7 +469,7 @@ async fn relay(
         refuse(&mut client, &Refusal::store(e)).await;
         return;
     }
-    let held = Arc::new(tokio::sync::Notify::new());
+    let held = Arc::new(crate::cancel::Held::default());
     let registration = shared.cancels.register(CancelTarget {
         host: target.0,
         port: target.1,

@@ -504,15 +504,27 @@ fn a_client_that_goes_away_or_cancels_withdraws_its_review() {
         let (code, message) = common::pgclient::db_error(&err);
         assert_eq!(code, "57014", "{message}");
         assert!(message.contains("cancelled"), "{message}");
-        // The session goes on.
+        // The session goes on, and the cancel was the held statement's
+        // alone: the target had nothing of it to cancel, so a cancel
+        // passed on to the target too would stop whatever ran next.
         let row = client
-            .query_one("select count(*) from orders", &[])
+            .query_one("select count(*) from orders, pg_sleep(0.5)", &[])
             .await
             .expect("query after cancel");
         assert_eq!(row.get::<_, i64>(0), 5);
         let id = review["id"].as_str().unwrap_or_default().to_string();
         assert_eq!(s.review(&id)["state"], "cancelled");
     });
+    assert!(
+        s.gw.wait_for_log("cancel request withdrew a command held for review"),
+        "{}",
+        s.gw.logs()
+    );
+    assert!(
+        !s.gw.logs().contains("cancel request forwarded"),
+        "a withdrawn command's cancel reached the target:\n{}",
+        s.gw.logs()
+    );
 }
 
 #[test]
