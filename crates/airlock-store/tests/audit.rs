@@ -739,13 +739,27 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("airlock.db");
     let store = SqliteStore::open(&path).await.expect("open");
+    // The third command of s1 ran after a review, as the gateway records it.
+    let reviewed = |session: &str, n: usize| {
+        let mut c = command_record(session, n);
+        if (session, n) == ("s1", 2) {
+            c.verdict = "review".into();
+            c.review = Some(Box::new(ReviewRef {
+                id: Some("rv-1".into()),
+                state: "approved".into(),
+                by: vec!["dana".into()],
+                grant: None,
+            }));
+        }
+        c
+    };
     let run = |session: &str, from: usize, to: usize| {
         WriteOp::Finished(Box::new(FinishedCommand {
-            command: command_record(session, from),
+            command: reviewed(session, from),
             outcome: outcome_record(session, from),
             then: (from + 1..to)
                 .map(|n| FinishedCommand {
-                    command: command_record(session, n),
+                    command: reviewed(session, n),
                     outcome: outcome_record(session, n),
                     then: Vec::new(),
                 })
@@ -774,7 +788,7 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
 
     let events = store.session_events("s1").await.expect("events");
     let commands: Vec<&CommandRecord> = events.iter().map(|e| &e.command).collect();
-    let expected: Vec<CommandRecord> = (0..4).map(|n| command_record("s1", n)).collect();
+    let expected: Vec<CommandRecord> = (0..4).map(|n| reviewed("s1", n)).collect();
     assert_eq!(commands, expected.iter().collect::<Vec<_>>());
     for (n, e) in events.iter().enumerate().take(3) {
         assert_eq!(e.outcome, Some(outcome_record("s1", n)), "outcome of {n}");
@@ -809,6 +823,12 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
         (later.seq, outcome_record("s1", 2).rows)
     );
     assert_eq!(later.at, command_record("s1", 2).at);
+    assert_eq!(later.verdict.as_deref(), Some("review"));
+    assert_eq!(later.reviewers.as_deref(), Some(&["dana".to_string()][..]));
+    assert_eq!(
+        later.review.as_ref().and_then(|r| r.id.as_deref()),
+        Some("rv-1")
+    );
 
     tamper(
         &path,
