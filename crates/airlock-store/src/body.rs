@@ -104,19 +104,17 @@ pub(crate) struct CommandBody {
     pub then: Vec<ThenBody>,
 }
 
-/// A later command of a run, as read back.
+/// A later command of a run, as read back: its id and time, then the
+/// fields of a command record's body. Its `outcome` is always there (a
+/// run holds finished commands only; readers refuse one without) and
+/// its own `then` is empty.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ThenBody {
     pub id: String,
     /// Unix milliseconds: when the command was issued.
     pub at: i64,
-    pub command: String,
-    pub params: Vec<Option<String>>,
-    pub verdict: String,
-    pub rules: Vec<String>,
-    #[serde(default)]
-    pub review: Option<ReviewRef>,
-    pub outcome: FinishedBody,
+    #[serde(flatten)]
+    pub body: CommandBody,
 }
 
 /// An outcome carried inside its command's record, as read back.

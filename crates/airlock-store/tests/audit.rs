@@ -840,4 +840,17 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
         matches!(&problem, AuditProblem::Altered { record, .. } if record.seq == 3),
         "{problem:?}"
     );
+
+    // A command of a run always carries its outcome; readers refuse one
+    // without rather than show it as still running.
+    tamper(
+        &path,
+        "UPDATE audit_log SET body = json_remove(body, '$.then[0].outcome') WHERE seq = 3",
+    )
+    .await;
+    let read = store.session_events("s1").await;
+    assert!(
+        matches!(&read, Err(StoreError::Corrupt(why)) if why.contains("without its outcome")),
+        "{read:?}"
+    );
 }

@@ -9,7 +9,11 @@ use sqlx::Row;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
 
 use super::rows::{millis, time, time_of};
-use crate::body::{self, CommandBody, OutcomeBody, ThenBody};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::body::{self, CommandBody, FinishedBody, OutcomeBody, ThenBody};
 use crate::{
     AuditFilter, AuditKind, AuditLine, AuditOutcome, CommandRecord, EventRecord, OutcomeRecord,
     SessionDetail, StoreError,
@@ -72,36 +76,70 @@ fn events_of(row: &SqliteRow, events: &mut Vec<EventRecord>) -> Result<(), Store
     Ok(())
 }
 
+/// A later command of a run, checked and with its times read.
+struct Later {
+    id: String,
+    at: DateTime<Utc>,
+    body: CommandBody,
+    finished_at: DateTime<Utc>,
+    outcome: FinishedBody,
+}
+
+impl Later {
+    fn of(t: ThenBody) -> Result<Later, StoreError> {
+        let ThenBody { id, at, mut body } = t;
+        let Some(outcome) = body.outcome.take() else {
+            return Err(StoreError::Corrupt(format!(
+                "audit record {id}: a command of a run without its outcome"
+            )));
+        };
+        Ok(Later {
+            at: time_of(at, &format!("audit record {id}: at"))?,
+            finished_at: time_of(outcome.at, &format!("audit record {id}: outcome at"))?,
+            id,
+            body,
+            outcome,
+        })
+    }
+}
+
 /// A later command of a run: the session, identity and connection are
 /// the record's, everything else its own.
 fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError> {
-    let session_id: std::sync::Arc<str> = row.try_get::<&str, _>("session_id")?.into();
-    let identity: std::sync::Arc<str> = row.try_get::<&str, _>("identity")?.into();
-    let connection: std::sync::Arc<str> = row.try_get::<&str, _>("connection")?.into();
+    let Later {
+        id,
+        at,
+        body,
+        finished_at,
+        outcome,
+    } = Later::of(t)?;
+    let session_id: Arc<str> = row.try_get::<&str, _>("session_id")?.into();
+    let identity: Arc<str> = row.try_get::<&str, _>("identity")?.into();
+    let connection: Arc<str> = row.try_get::<&str, _>("connection")?.into();
     let outcome = OutcomeRecord {
-        event_id: t.id.clone(),
+        event_id: id.clone(),
         session_id: session_id.clone(),
         identity: identity.clone(),
         connection: connection.clone(),
-        at: time_of(t.outcome.at, &format!("audit record {}: outcome at", t.id))?,
-        duration_us: t.outcome.duration_us,
-        rows: t.outcome.rows,
-        bytes: t.outcome.bytes,
-        error: t.outcome.error,
-        preview: t.outcome.preview,
+        at: finished_at,
+        duration_us: outcome.duration_us,
+        rows: outcome.rows,
+        bytes: outcome.bytes,
+        error: outcome.error,
+        preview: outcome.preview,
     };
     Ok(EventRecord {
         command: CommandRecord {
             session_id,
             identity,
             connection,
-            at: time_of(t.at, &format!("audit record {}: at", t.id))?,
-            command: t.command.into(),
-            params: t.params.into(),
-            verdict: t.verdict.into(),
-            rules: t.rules,
-            review: t.review.map(Box::new),
-            id: t.id,
+            at,
+            command: body.command.into(),
+            params: body.params.into(),
+            verdict: body.verdict.into(),
+            rules: body.rules,
+            review: body.review.map(Box::new),
+            id,
         },
         outcome: Some(outcome),
     })
@@ -202,35 +240,42 @@ pub(super) async fn export(
 /// The line of a later command of a run: the record's seq, hashes,
 /// session, identity and connection, and the command's own fields.
 fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
+    let Later {
+        id,
+        at,
+        body,
+        finished_at,
+        outcome,
+    } = Later::of(t)?;
     let outcome = AuditOutcome {
         seq: first.seq,
-        at: time_of(t.outcome.at, &format!("audit record {}: outcome at", t.id))?,
-        duration_us: t.outcome.duration_us,
-        rows: t.outcome.rows,
-        bytes: t.outcome.bytes,
-        error: t.outcome.error,
-        preview: t.outcome.preview,
+        at: finished_at,
+        duration_us: outcome.duration_us,
+        rows: outcome.rows,
+        bytes: outcome.bytes,
+        error: outcome.error,
+        preview: outcome.preview,
         prev_hash: first.prev_hash.clone(),
         hash: first.hash.clone(),
     };
     Ok(AuditLine {
         kind: AuditKind::Command,
         seq: first.seq,
-        at: time_of(t.at, &format!("audit record {}: at", t.id))?,
+        at,
         session: first.session.clone(),
         identity: first.identity.clone(),
         connection: first.connection.clone(),
-        command: Some(t.command),
-        params: Some(t.params),
-        verdict: Some(t.verdict),
-        rules: Some(t.rules),
-        reviewers: Some(approvers(t.review.as_ref())),
-        review: t.review,
+        command: Some(body.command),
+        params: Some(body.params),
+        verdict: Some(body.verdict),
+        rules: Some(body.rules),
+        reviewers: Some(approvers(body.review.as_ref())),
+        review: body.review,
         outcome: Some(outcome),
         detail: None,
         prev_hash: first.prev_hash.clone(),
         hash: first.hash.clone(),
-        id: t.id,
+        id,
     })
 }
 
