@@ -66,6 +66,13 @@ pub(crate) fn pair_outcomes(ops: Vec<WriteOp>) -> Vec<WriteOp> {
 /// preview each at most, whatever the session's pace.
 pub(crate) const MAX_RUN: usize = 64;
 
+/// Latest a run's later command may be issued after its first, in
+/// milliseconds; none is earlier. A run's record has its first command's
+/// `at`, so a reader that selects records by time (`audit export
+/// --since`) looks this far before its bound and then keeps commands by
+/// their own time (`docs/audit.md`, "Runs").
+pub(crate) const MAX_RUN_SPAN_MS: i64 = 1_000;
+
 /// `ops` with each session's finished commands gathered into runs
 /// ([`FinishedCommand::then`]): a finished command joins the run of the
 /// same session's earlier finished command in the batch unless some other
@@ -82,6 +89,8 @@ pub(crate) fn gather_runs(ops: Vec<WriteOp>) -> Vec<WriteOp> {
                 let at = open.get(&f.command.session_id).copied();
                 if let Some(WriteOp::Finished(run)) = at.and_then(|i| runs.get_mut(i))
                     && run.then.len() < MAX_RUN
+                    && (0..=MAX_RUN_SPAN_MS)
+                        .contains(&(f.command.at - run.command.at).num_milliseconds())
                     && run.command.identity == f.command.identity
                     && run.command.connection == f.command.connection
                 {
@@ -370,6 +379,29 @@ mod tests {
         assert_eq!(
             shape(&gather_runs(ops)),
             ["finished:a/0", "finished:a/1+a/2"]
+        );
+    }
+
+    /// A run spans at most MAX_RUN_SPAN_MS from its first command, and a
+    /// command issued before it (a clock stepped back) starts a new one.
+    #[test]
+    fn a_run_spans_at_most_a_second_from_its_first_command() {
+        let at = |n: u32, ms: i64| {
+            let mut op = finished("a", n);
+            if let WriteOp::Finished(f) = &mut op {
+                f.command.at = Utc.timestamp_millis_opt(ms).unwrap();
+            }
+            op
+        };
+        let ops = vec![
+            at(0, 10_000),
+            at(1, 10_000 + MAX_RUN_SPAN_MS),
+            at(2, 10_001 + MAX_RUN_SPAN_MS),
+            at(3, 9_000),
+        ];
+        assert_eq!(
+            shape(&gather_runs(ops)),
+            ["finished:a/0+a/1", "finished:a/2", "finished:a/3"]
         );
     }
 }

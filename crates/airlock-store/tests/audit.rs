@@ -854,3 +854,60 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
         "{read:?}"
     );
 }
+
+/// `--since` and `--until` keep each command of a run by its own time,
+/// not the time of the record that carries it (its first command's).
+#[tokio::test]
+async fn an_export_by_time_keeps_each_command_of_a_run_by_its_own_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("airlock.db"))
+        .await
+        .expect("open");
+    let base = 1_700_000_000_000;
+    let issued = |n: usize, ms: i64| {
+        let mut c = command_record("s1", n);
+        c.at = at(ms);
+        FinishedCommand {
+            command: c,
+            outcome: outcome_record("s1", n),
+            then: Vec::new(),
+        }
+    };
+    let mut run = issued(1, base + 100);
+    run.then = vec![issued(2, base + 300), issued(3, base + 700)];
+    store
+        .write_batch(&[
+            start("s1", base - 5_000),
+            WriteOp::Finished(Box::new(issued(0, base - 2_000))),
+            WriteOp::Finished(Box::new(run)),
+        ])
+        .await
+        .expect("write");
+    let ids = |since: Option<i64>, until: Option<i64>| {
+        let store = &store;
+        async move {
+            let filter = AuditFilter {
+                since: since.map(at),
+                until: until.map(at),
+                ..AuditFilter::default()
+            };
+            export(store, &filter)
+                .await
+                .into_iter()
+                .map(|l| l.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let id = |n: usize| command_record("s1", n).id;
+    assert_eq!(ids(Some(base + 200), None).await, [id(2), id(3)]);
+    assert_eq!(ids(Some(base + 700), None).await, [id(3)]);
+    assert!(ids(Some(base + 701), None).await.is_empty());
+    assert_eq!(
+        ids(None, Some(base + 300)).await,
+        ["s1/start".to_string(), id(0), id(1)]
+    );
+    assert_eq!(
+        ids(Some(base - 2_000), Some(base + 301)).await,
+        [id(0), id(1), id(2)]
+    );
+}

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::body::{self, CommandBody, FinishedBody, OutcomeBody, ThenBody};
+use crate::pairing::MAX_RUN_SPAN_MS;
 use crate::{
     AuditFilter, AuditKind, AuditLine, AuditOutcome, CommandRecord, EventRecord, OutcomeRecord,
     SessionDetail, StoreError,
@@ -219,19 +220,31 @@ pub(super) async fn export(
          AND (?3 IS NULL OR c.identity = ?3) AND (?4 IS NULL OR c.connection = ?4) \
          ORDER BY c.seq",
     )
-    .bind(filter.since.map(millis))
+    // A run's later commands are up to MAX_RUN_SPAN_MS younger than its
+    // record (its first command), never older: records that start that
+    // much before `since` may hold some, and each line is kept by its
+    // own time below.
+    .bind(filter.since.map(|t| millis(t) - MAX_RUN_SPAN_MS))
     .bind(filter.until.map(millis))
     .bind(filter.identity.as_deref())
     .bind(filter.connection.as_deref())
     .fetch(pool);
     let mut lines = 0;
+    let in_range = |at: DateTime<Utc>| {
+        filter.since.is_none_or(|since| at >= since) && filter.until.is_none_or(|until| at < until)
+    };
     while let Some(row) = rows.try_next().await? {
         let (first, then) = line(&row)?;
-        sink(&first).map_err(StoreError::Output)?;
-        lines += 1;
-        for t in then {
-            sink(&later_line(&first, t)?).map_err(StoreError::Output)?;
+        if in_range(first.at) {
+            sink(&first).map_err(StoreError::Output)?;
             lines += 1;
+        }
+        for t in then {
+            let later = later_line(&first, t)?;
+            if in_range(later.at) {
+                sink(&later).map_err(StoreError::Output)?;
+                lines += 1;
+            }
         }
     }
     Ok(lines)
