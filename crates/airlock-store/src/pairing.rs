@@ -4,6 +4,8 @@
 //! its outcome usually travel to the store in the same batch. Written as
 //! one record ([`WriteOp::Finished`]) they cost the store one row, one
 //! entry in each index and one link of the chain instead of two of each.
+//! For records held only in memory, a session's finished commands of one
+//! batch then go into one record too ([`gather_runs`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -88,24 +90,14 @@ pub(crate) fn gather_runs(ops: Vec<WriteOp>) -> Vec<WriteOp> {
             WriteOp::Finished(f) => {
                 let at = open.get(&f.command.session_id).copied();
                 if let Some(WriteOp::Finished(run)) = at.and_then(|i| runs.get_mut(i))
+                    && f.then.is_empty()
                     && run.then.len() < MAX_RUN
                     && (0..=MAX_RUN_SPAN_MS)
                         .contains(&(f.command.at - run.command.at).num_milliseconds())
                     && run.command.identity == f.command.identity
                     && run.command.connection == f.command.connection
                 {
-                    let FinishedCommand {
-                        command,
-                        outcome,
-                        then,
-                    } = *f;
-                    run.then.push(FinishedCommand {
-                        command,
-                        outcome,
-                        then: Vec::new(),
-                    });
-                    // Only a run's first command carries later ones.
-                    run.then.extend(then);
+                    run.then.push(*f);
                     continue;
                 }
                 open.insert(f.command.session_id.clone(), runs.len());
