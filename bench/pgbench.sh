@@ -6,7 +6,8 @@
 # with the ratios of each Airlock mode to direct and to PgBouncer. With
 # both recording modes run and audit.fsync on, it also times one durable
 # write on the data_dir's disk (bench/flush.py) and prints the ceiling it
-# sets on durable mode: clients / (buffered latency + that flush).
+# sets on durable mode: clients / (buffered latency + that flush for each
+# statement of a transaction: 1 for select, 7 for tpcb).
 #
 #   bench/pgbench.sh                       # 15 s per run, 1 8 32 clients
 #   DURATION=10 CLIENTS="8" WORKLOADS="select tpcb" bench/pgbench.sh
@@ -332,13 +333,18 @@ for workload in $WORKLOADS; do
     done
 done
 
-# What durable mode could reach at best: a client waits for each answer, so
-# it does at most one statement per (buffered latency + one flush).
+# What durable mode could reach at best: a client waits for each answer, and
+# each statement's record is flushed before the statement is forwarded, so a
+# transaction takes at least its buffered latency and one flush per
+# statement: 1 for select (-S), 7 for pgbench's TPC-B-like script (BEGIN,
+# three UPDATEs, a SELECT, an INSERT, END).
 if [ -n "$FLUSH_US" ]; then
     echo
-    echo "Durable ceiling: clients / (buffered latency + one flush of $FLUSH_US us, bench/flush.py in this sitting)"
+    echo "Durable ceiling: clients / (buffered latency + statements x one flush of $FLUSH_US us, bench/flush.py in this sitting)"
     echo
     for workload in $WORKLOADS; do
+        statements=1
+        [ "$workload" = tpcb ] && statements=7
         for mode in $MODES; do
             for c in $CLIENTS; do
                 # shellcheck disable=SC2086
@@ -349,8 +355,8 @@ if [ -n "$FLUSH_US" ]; then
                 # shellcheck disable=SC2086
                 has pgbouncer && pgb=$(median ${TPS[$workload/$mode/$c/pgbouncer]})
                 awk -v c="$c" -v l="$lat" -v f="$FLUSH_US" -v d="$durable" -v p="$pgb" \
-                    -v what="$workload $mode $c clients" 'BEGIN {
-                        ceiling = c / (l / 1e3 + f / 1e6)
+                    -v k="$statements" -v what="$workload $mode $c clients" 'BEGIN {
+                        ceiling = c / (l / 1e3 + k * f / 1e6)
                         line = sprintf("  %s: ceiling %.0f TPS", what, ceiling)
                         if (p != "") line = line sprintf(" (%.2f of PgBouncer)", ceiling / p)
                         printf "%s; durable reached %.2f of it\n", line, d / ceiling
