@@ -39,20 +39,17 @@ pub struct Held {
 }
 
 impl Held {
-    /// Waits for [`Held::withdraw`]. Registered before it returns, so a
-    /// cancel that comes at once, before the future is first polled, is
-    /// not lost; the session then calls [`Held::waiting`], and
-    /// [`Held::released`] when the hold ends however it ends.
-    pub fn notified(&self) -> Notified<'_> {
+    /// Starts a hold: from now until [`Held::released`] (which the session
+    /// calls when the hold ends, however it ends), a cancel withdraws the
+    /// held command instead of going to the target. The returned future
+    /// resolves on [`Held::withdraw`]; it is registered before this
+    /// returns, so a cancel that comes before it is first polled is not
+    /// lost.
+    pub fn hold(&self) -> Notified<'_> {
         let mut notified = Box::pin(self.wake.notified());
         notified.as_mut().enable();
-        notified
-    }
-
-    /// From now until [`Held::released`], a cancel withdraws the held
-    /// command instead of going to the target.
-    pub fn waiting(&self) {
         self.waiting.store(true, Ordering::SeqCst);
+        notified
     }
 
     pub fn released(&self) {
@@ -70,7 +67,7 @@ impl Held {
     }
 }
 
-/// What [`Held::notified`] returns.
+/// What [`Held::hold`] returns.
 pub type Notified<'a> = Pin<Box<tokio::sync::futures::Notified<'a>>>;
 
 #[derive(Clone, Default)]
@@ -155,8 +152,7 @@ mod tests {
         // No hold: the cancel is for the target.
         assert!(!held.withdraw());
 
-        let notified = held.notified();
-        held.waiting();
+        let notified = held.hold();
         assert!(held.withdraw(), "a waiting hold is withdrawn");
         tokio::time::timeout(std::time::Duration::from_secs(5), notified)
             .await
@@ -164,8 +160,7 @@ mod tests {
         // Once withdrawn, a second cancel is for the target again.
         assert!(!held.withdraw());
 
-        let _notified = held.notified();
-        held.waiting();
+        let _notified = held.hold();
         held.released();
         assert!(!held.withdraw(), "a released hold is not withdrawn");
     }

@@ -91,7 +91,8 @@ pub struct Relay<'a> {
     /// Whether a command's record must be committed before it is
     /// forwarded (fixed for the session when it starts).
     audit_mode: AuditMode,
-    /// Notified when the client sends a CancelRequest for this session.
+    /// Withdraws a command held for review when the client sends a
+    /// CancelRequest for this session.
     cancelled: Arc<crate::cancel::Held>,
     /// Who and where, as every record of the session names them: shared,
     /// not copied into each.
@@ -628,8 +629,7 @@ impl<'a> Relay<'a> {
         // waiters already registered, and the client may cancel as soon as
         // the review is visible, before `gate` first polls `interrupted`.
         let cancelled = self.cancelled.clone();
-        let cancel = cancelled.notified();
-        cancelled.waiting();
+        let cancel = cancelled.hold();
         let client = &mut self.client;
         let buf = &mut self.client_buf;
         let room = self.max_message;

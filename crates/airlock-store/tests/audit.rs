@@ -853,6 +853,19 @@ async fn a_run_of_finished_commands_is_one_record_read_as_each_of_them() {
         matches!(&read, Err(StoreError::Corrupt(why)) if why.contains("without its outcome")),
         "{read:?}"
     );
+    // Nor one that nests a run: its commands would go unseen.
+    tamper(
+        &path,
+        "UPDATE audit_log SET body = json_set(body, '$.then[0]', \
+         json_set(json_extract(body, '$.then[1]'), '$.then', \
+                  json_array(json(json_extract(body, '$.then[1]'))))) WHERE seq = 3",
+    )
+    .await;
+    let read = store.session_events("s1").await;
+    assert!(
+        matches!(&read, Err(StoreError::Corrupt(why)) if why.contains("run of its own")),
+        "{read:?}"
+    );
 }
 
 /// `--since` and `--until` keep each command of a run by its own time,

@@ -94,6 +94,12 @@ impl Later {
                 "audit record {id}: a command of a run without its outcome"
             )));
         };
+        // The writer never nests runs; read past, they would go unseen.
+        if !body.then.is_empty() {
+            return Err(StoreError::Corrupt(format!(
+                "audit record {id}: a command of a run carries a run of its own"
+            )));
+        }
         Ok(Later {
             at: time_of(at, &format!("audit record {id}: at"))?,
             finished_at: time_of(outcome.at, &format!("audit record {id}: outcome at"))?,
@@ -107,22 +113,17 @@ impl Later {
 /// A later command of a run: the session, identity and connection are
 /// the record's, everything else its own.
 fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError> {
-    let Later {
-        id,
-        at,
-        body,
-        finished_at,
-        outcome,
-    } = Later::of(t)?;
-    let session_id: Arc<str> = row.try_get::<&str, _>("session_id")?.into();
-    let identity: Arc<str> = row.try_get::<&str, _>("identity")?.into();
-    let connection: Arc<str> = row.try_get::<&str, _>("connection")?.into();
+    let later = Later::of(t)?;
+    let session_id: Arc<str> = row.try_get("session_id")?;
+    let identity: Arc<str> = row.try_get("identity")?;
+    let connection: Arc<str> = row.try_get("connection")?;
+    let (body, outcome) = (later.body, later.outcome);
     let outcome = OutcomeRecord {
-        event_id: id.clone(),
+        event_id: later.id.clone(),
         session_id: session_id.clone(),
         identity: identity.clone(),
         connection: connection.clone(),
-        at: finished_at,
+        at: later.finished_at,
         duration_us: outcome.duration_us,
         rows: outcome.rows,
         bytes: outcome.bytes,
@@ -134,13 +135,13 @@ fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError>
             session_id,
             identity,
             connection,
-            at,
+            at: later.at,
             command: body.command.into(),
             params: body.params.into(),
             verdict: body.verdict.into(),
             rules: body.rules,
             review: body.review.map(Box::new),
-            id,
+            id: later.id,
         },
         outcome: Some(outcome),
     })
@@ -253,16 +254,11 @@ pub(super) async fn export(
 /// The line of a later command of a run: the record's seq, hashes,
 /// session, identity and connection, and the command's own fields.
 fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
-    let Later {
-        id,
-        at,
-        body,
-        finished_at,
-        outcome,
-    } = Later::of(t)?;
+    let later = Later::of(t)?;
+    let (body, outcome) = (later.body, later.outcome);
     let outcome = AuditOutcome {
         seq: first.seq,
-        at: finished_at,
+        at: later.finished_at,
         duration_us: outcome.duration_us,
         rows: outcome.rows,
         bytes: outcome.bytes,
@@ -274,7 +270,7 @@ fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
     Ok(AuditLine {
         kind: AuditKind::Command,
         seq: first.seq,
-        at,
+        at: later.at,
         session: first.session.clone(),
         identity: first.identity.clone(),
         connection: first.connection.clone(),
@@ -288,7 +284,7 @@ fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
         detail: None,
         prev_hash: first.prev_hash.clone(),
         hash: first.hash.clone(),
-        id,
+        id: later.id,
     })
 }
 
