@@ -494,6 +494,13 @@ async fn sinks_resume_from_their_cursor_after_a_crash_and_a_stop() {
     })
     .await;
     inbox.wait_for_chain(&gw).await;
+    // The receiver has the records before the sink saves its cursor; the
+    // crash below must come after that save, or the resend is expected.
+    let webhook_name = format!("webhook:http://127.0.0.1:{port}/ingest");
+    eventually(&gw, "the webhook's cursor at the tip", 10, async || {
+        (cursor(&gw, &webhook_name).await >= tip).then_some(())
+    })
+    .await;
     let posts_before = inbox.accepted().len();
 
     // A crash: nothing is flushed or sent on the way out.
