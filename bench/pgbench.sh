@@ -25,7 +25,10 @@
 #                    gateway's session threads, nothing else (the example
 #                    bare_relay in crates/airlock-pg): the floor under the
 #                    gateway's relay, so that its own work and the cost of its
-#                    threads and runtime show apart
+#                    threads and runtime show apart; and "relay-durable": the
+#                    same relay holding each read from a client until a
+#                    group-committed O_DIRECT|O_DSYNC write in TMPDIR is on the
+#                    disk, as the audit spool does: the floor under durable mode
 #   REPEAT           rounds; each figure is the median over rounds (default 1),
 #                    and each round's ratio to PgBouncer is listed too, with their
 #                    median (paired rounds: free of drift between rounds)
@@ -78,7 +81,7 @@ log "building the gateway (release)"
 AIRLOCK="${CARGO_TARGET_DIR:-$ROOT/target}/release/airlock"
 RELAY="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bare_relay"
 has() { [[ " ${TARGETS[*]} " == *" $1 "* ]]; } # whether a target is run
-if has relay; then
+if has relay || has relay-durable; then
     log "building the bare relay (release)"
     (cd "$ROOT" && cargo build --release -p airlock-pg --example bare_relay >&2)
 fi
@@ -88,9 +91,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/airlock-bench.XXXXXX")
 GW_PID=""
 PGB_PID=""
 RELAY_PID=""
+DRELAY_PID=""
 cleanup() {
     set +e
     [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
+    [ -n "$DRELAY_PID" ] && kill "$DRELAY_PID" 2>/dev/null && wait "$DRELAY_PID" 2>/dev/null
     [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
     [ -n "$PGB_PID" ] && kill "$PGB_PID" 2>/dev/null && wait "$PGB_PID" 2>/dev/null
     if [ "${KEEP_DB:-0}" != 1 ]; then
@@ -213,6 +218,15 @@ if has relay; then
     RELAY_PID=$!
     wait_port "$RELAY_PORT" "$RELAY_PID" bare_relay || { cat "$WORK/relay.log" >&2; exit 1; }
 fi
+if has relay-durable; then
+    DRELAY_PORT=$(free_port)
+    DRELAY_THREADS=${SESSION_THREADS:-0}
+    [ "$DRELAY_THREADS" -gt 0 ] || DRELAY_THREADS=$(nproc)
+    "$RELAY" "127.0.0.1:$DRELAY_PORT" "$PG_HOST:$PG_PORT" "$DRELAY_THREADS" "$WORK/relay-spool" \
+        2>"$WORK/relay-durable.log" &
+    DRELAY_PID=$!
+    wait_port "$DRELAY_PORT" "$DRELAY_PID" bare_relay || { cat "$WORK/relay-durable.log" >&2; exit 1; }
+fi
 
 # --- one durable flush on the disk of data_dir, for the ceiling printed below ------
 FLUSH_US=""
@@ -238,6 +252,7 @@ run_pgbench() { # target workload mode clients -> "tps latency_ms"
     airlock-buffered) out=$(PGPASSWORD=$TOKEN "${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$AL_PORT" -U bench "${DB}_buffered" 2>&1) ;;
     pgbouncer) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$PGB_PORT" -U postgres "$DB" 2>&1) ;;
     relay) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$RELAY_PORT" -U postgres "$DB" 2>&1) ;;
+    relay-durable) out=$("${run[@]}" "${args[@]}" -h 127.0.0.1 -p "$DRELAY_PORT" -U postgres "$DB" 2>&1) ;;
     *) log "unknown target $target"; return 1 ;;
     esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
     if [ "${WHERE:-0}" = 1 ]; then
@@ -281,6 +296,7 @@ for round in $(seq "$REPEAT"); do
                 airlock*) proc=/proc/$GW_PID/stat ;;
                 pgbouncer) proc=/proc/$PGB_PID/stat ;;
                 relay) proc=/proc/$RELAY_PID/stat ;;
+                relay-durable) proc=/proc/$DRELAY_PID/stat ;;
                 *) proc="" ;;
                 esac
                 before=$([ -n "$proc" ] && ticks "$proc" || echo 0)
@@ -376,7 +392,8 @@ if [ "$REPEAT" -gt 1 ]; then
         for mode in $MODES; do
             for c in $CLIENTS; do
                 for pair in "airlock pgbouncer" "airlock-buffered pgbouncer" \
-                    "relay pgbouncer" "airlock-buffered relay"; do
+                    "relay pgbouncer" "airlock-buffered relay" \
+                    "relay-durable pgbouncer" "airlock relay-durable"; do
                     read -r a b <<<"$pair"
                     has "$a" && has "$b" || continue
                     read -r -a ta <<<"${TPS[$workload/$mode/$c/$a]}"
