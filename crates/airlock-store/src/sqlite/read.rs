@@ -110,59 +110,76 @@ impl Later {
     }
 }
 
-/// A later command of a run: the session, identity and connection are
-/// the record's, everything else its own.
-fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError> {
-    let later = Later::of(t)?;
-    let session_id: Arc<str> = row.try_get("session_id")?;
-    let identity: Arc<str> = row.try_get("identity")?;
-    let connection: Arc<str> = row.try_get("connection")?;
-    let (body, outcome) = (later.body, later.outcome);
-    let outcome = OutcomeRecord {
-        event_id: later.id.clone(),
-        session_id: session_id.clone(),
-        identity: identity.clone(),
-        connection: connection.clone(),
-        at: later.finished_at,
-        duration_us: outcome.duration_us,
-        rows: outcome.rows,
-        bytes: outcome.bytes,
-        error: outcome.error,
-        preview: outcome.preview,
-    };
-    Ok(EventRecord {
-        command: CommandRecord {
-            session_id,
-            identity,
-            connection,
-            at: later.at,
-            command: body.command.into(),
-            params: body.params.into(),
-            verdict: body.verdict.into(),
-            rules: body.rules,
-            review: body.review.map(Box::new),
-            id: later.id,
-        },
-        outcome: Some(outcome),
-    })
+/// Whose a record's commands are: the record's session, identity and
+/// connection, shared by every command of a run.
+struct Owner {
+    session_id: Arc<str>,
+    identity: Arc<str>,
+    connection: Arc<str>,
 }
 
-fn event(row: &SqliteRow, id: String, c: CommandBody) -> Result<EventRecord, StoreError> {
-    // An outcome carried in its command's record comes first, as in the
-    // export; the join finds one recorded on its own.
-    let carried = match c.outcome {
-        Some(o) => Some(OutcomeRecord {
-            event_id: id.clone(),
+impl Owner {
+    fn of(row: &SqliteRow) -> Result<Owner, StoreError> {
+        Ok(Owner {
             session_id: row.try_get("session_id")?,
             identity: row.try_get("identity")?,
             connection: row.try_get("connection")?,
-            at: time_of(o.at, &format!("audit record {id}: outcome at"))?,
+        })
+    }
+
+    fn command(&self, id: String, at: DateTime<Utc>, c: CommandBody) -> CommandRecord {
+        CommandRecord {
+            session_id: self.session_id.clone(),
+            identity: self.identity.clone(),
+            connection: self.connection.clone(),
+            at,
+            command: c.command.into(),
+            params: c.params.into(),
+            verdict: c.verdict.into(),
+            rules: c.rules,
+            review: c.review.map(Box::new),
+            id,
+        }
+    }
+
+    /// An outcome carried in its command's record.
+    fn outcome(&self, event_id: String, at: DateTime<Utc>, o: FinishedBody) -> OutcomeRecord {
+        OutcomeRecord {
+            event_id,
+            session_id: self.session_id.clone(),
+            identity: self.identity.clone(),
+            connection: self.connection.clone(),
+            at,
             duration_us: o.duration_us,
             rows: o.rows,
             bytes: o.bytes,
             error: o.error,
             preview: o.preview,
-        }),
+        }
+    }
+}
+
+/// A later command of a run: the session, identity and connection are
+/// the record's, everything else its own.
+fn later_in_run(row: &SqliteRow, t: ThenBody) -> Result<EventRecord, StoreError> {
+    let later = Later::of(t)?;
+    let owner = Owner::of(row)?;
+    let outcome = owner.outcome(later.id.clone(), later.finished_at, later.outcome);
+    Ok(EventRecord {
+        command: owner.command(later.id, later.at, later.body),
+        outcome: Some(outcome),
+    })
+}
+
+fn event(row: &SqliteRow, id: String, mut c: CommandBody) -> Result<EventRecord, StoreError> {
+    let owner = Owner::of(row)?;
+    // An outcome carried in its command's record comes first, as in the
+    // export; the join finds one recorded on its own.
+    let carried = match c.outcome.take() {
+        Some(o) => {
+            let at = time_of(o.at, &format!("audit record {id}: outcome at"))?;
+            Some(owner.outcome(id.clone(), at, o))
+        }
         None => None,
     };
     let outcome = match (carried, row.try_get::<Option<String>, _>("o_body")?) {
@@ -185,18 +202,7 @@ fn event(row: &SqliteRow, id: String, c: CommandBody) -> Result<EventRecord, Sto
         }
     };
     Ok(EventRecord {
-        command: CommandRecord {
-            session_id: row.try_get("session_id")?,
-            identity: row.try_get("identity")?,
-            connection: row.try_get("connection")?,
-            at: time(row, "at")?,
-            command: c.command.into(),
-            params: c.params.into(),
-            verdict: c.verdict.into(),
-            rules: c.rules,
-            review: c.review.map(Box::new),
-            id,
-        },
+        command: owner.command(id, time(row, "at")?, c),
         outcome,
     })
 }
@@ -255,37 +261,53 @@ pub(super) async fn export(
 /// session, identity and connection, and the command's own fields.
 fn later_line(first: &AuditLine, t: ThenBody) -> Result<AuditLine, StoreError> {
     let later = Later::of(t)?;
-    let (body, outcome) = (later.body, later.outcome);
-    let outcome = AuditOutcome {
-        seq: first.seq,
-        at: later.finished_at,
-        duration_us: outcome.duration_us,
-        rows: outcome.rows,
-        bytes: outcome.bytes,
-        error: outcome.error,
-        preview: outcome.preview,
-        prev_hash: first.prev_hash.clone(),
-        hash: first.hash.clone(),
-    };
-    Ok(AuditLine {
+    let mut line = AuditLine {
         kind: AuditKind::Command,
         seq: first.seq,
         at: later.at,
         session: first.session.clone(),
         identity: first.identity.clone(),
         connection: first.connection.clone(),
-        command: Some(body.command),
-        params: Some(body.params),
-        verdict: Some(body.verdict),
-        rules: Some(body.rules),
-        reviewers: Some(approvers(body.review.as_ref())),
-        review: body.review,
-        outcome: Some(outcome),
+        command: None,
+        params: None,
+        verdict: None,
+        rules: None,
+        reviewers: None,
+        review: None,
+        outcome: Some(carried_outcome(first, later.finished_at, later.outcome)),
         detail: None,
         prev_hash: first.prev_hash.clone(),
         hash: first.hash.clone(),
         id: later.id,
-    })
+    };
+    set_command(&mut line, later.body);
+    Ok(line)
+}
+
+/// Fills a command's line from its body.
+fn set_command(line: &mut AuditLine, c: CommandBody) {
+    line.command = Some(c.command);
+    line.params = Some(c.params);
+    line.verdict = Some(c.verdict);
+    line.rules = Some(c.rules);
+    line.reviewers = Some(approvers(c.review.as_ref()));
+    line.review = c.review;
+}
+
+/// An outcome carried in a command's record: its seq and hashes are the
+/// record's.
+fn carried_outcome(record: &AuditLine, at: DateTime<Utc>, o: FinishedBody) -> AuditOutcome {
+    AuditOutcome {
+        seq: record.seq,
+        at,
+        duration_us: o.duration_us,
+        rows: o.rows,
+        bytes: o.bytes,
+        error: o.error,
+        preview: o.preview,
+        prev_hash: record.prev_hash.clone(),
+        hash: record.hash.clone(),
+    }
 }
 
 /// A record's line, and the later commands of its run if it holds one.
@@ -320,28 +342,14 @@ fn line(row: &SqliteRow) -> Result<(AuditLine, Vec<ThenBody>), StoreError> {
         AuditKind::Command => {
             let mut c: CommandBody = body::parse(&line.id, &body_text)?;
             then = std::mem::take(&mut c.then);
-            line.command = Some(c.command);
-            line.params = Some(c.params);
-            line.verdict = Some(c.verdict);
-            line.rules = Some(c.rules);
-            line.reviewers = Some(approvers(c.review.as_ref()));
-            line.review = c.review;
-            line.outcome = match c.outcome {
-                // Carried in the command's own record: its seq and hashes
-                // are the record's.
-                Some(o) => Some(AuditOutcome {
-                    seq: line.seq,
-                    at: time_of(o.at, &format!("audit record {}: outcome at", line.id))?,
-                    duration_us: o.duration_us,
-                    rows: o.rows,
-                    bytes: o.bytes,
-                    error: o.error,
-                    preview: o.preview,
-                    prev_hash: line.prev_hash.clone(),
-                    hash: line.hash.clone(),
-                }),
+            line.outcome = match c.outcome.take() {
+                Some(o) => {
+                    let at = time_of(o.at, &format!("audit record {}: outcome at", line.id))?;
+                    Some(carried_outcome(&line, at, o))
+                }
                 None => outcome(row, &line.id)?,
             };
+            set_command(&mut line, c);
         }
         AuditKind::SessionStart | AuditKind::SessionEnd => {
             line.detail = Some(body::parse::<SessionDetail>(&line.id, &body_text)?);
