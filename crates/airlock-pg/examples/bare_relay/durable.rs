@@ -59,18 +59,23 @@ impl Writes {
         }
     }
 
-    fn write(&mut self, covering: usize) -> Result<(), String> {
+    /// One write for everyone in `batch`, each answered once it is done.
+    fn write_for(&mut self, batch: Vec<Waiter>) {
         let block = &mut self.buffer[self.skip..self.skip + BLOCK];
         block[..8].copy_from_slice(&self.count.to_le_bytes());
-        block[8..16].copy_from_slice(&(covering as u64).to_le_bytes());
+        block[8..16].copy_from_slice(&(batch.len() as u64).to_le_bytes());
         let at = (self.count % BLOCKS) * BLOCK as u64;
         self.count += 1;
-        self.file.write_all_at(block, at).map_err(|e| e.to_string())
+        let written = self.file.write_all_at(block, at).map_err(|e| e.to_string());
+        for waiter in batch {
+            let _ = waiter.send(written.clone());
+        }
     }
 }
 
 impl Flusher {
-    /// Prepares `dir/relay.spool` and starts the flusher's thread.
+    /// Prepares `dir/relay.spool` and starts the flusher's thread, unless
+    /// sessions lead.
     pub fn start(dir: &Path) -> io::Result<Arc<Flusher>> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("relay.spool");
@@ -81,22 +86,24 @@ impl Flusher {
             .write(true)
             .custom_flags(libc::O_DIRECT | libc::O_DSYNC)
             .open(&path)?;
-        if std::env::var("RELAY_FLUSH").is_ok_and(|mode| mode == "lead") {
-            return Ok(Arc::new(Flusher {
-                waiting: Mutex::new(Vec::new()),
-                queued: Condvar::new(),
-                lead: Some(Mutex::new(Writes::new(file))),
-            }));
-        }
+        let writes = Writes::new(file);
+        let leads = std::env::var("RELAY_FLUSH").is_ok_and(|mode| mode == "lead");
+        let (lead, for_thread) = if leads {
+            (Some(Mutex::new(writes)), None)
+        } else {
+            (None, Some(writes))
+        };
         let flusher = Arc::new(Flusher {
             waiting: Mutex::new(Vec::new()),
             queued: Condvar::new(),
-            lead: None,
+            lead,
         });
-        let shared = Arc::clone(&flusher);
-        std::thread::Builder::new()
-            .name("relay-flusher".into())
-            .spawn(move || shared.run(Writes::new(file)))?;
+        if let Some(writes) = for_thread {
+            let shared = Arc::clone(&flusher);
+            std::thread::Builder::new()
+                .name("relay-flusher".into())
+                .spawn(move || shared.run(writes))?;
+        }
         Ok(flusher)
     }
 
@@ -130,10 +137,7 @@ impl Flusher {
             if batch.is_empty() {
                 return;
             }
-            let written = writes.write(batch.len());
-            for waiter in batch {
-                let _ = waiter.send(written.clone());
-            }
+            writes.write_for(batch);
             drop(writes);
             // Someone who queued while this write ran and found it taken
             // left the next write to this leader.
@@ -160,10 +164,7 @@ impl Flusher {
                 }
                 std::mem::take(&mut *waiting)
             };
-            let written = writes.write(batch.len());
-            for waiter in batch {
-                let _ = waiter.send(written.clone());
-            }
+            writes.write_for(batch);
         }
     }
 }
