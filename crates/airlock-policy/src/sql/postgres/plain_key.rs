@@ -26,7 +26,9 @@ pub(super) fn key(text: &str) -> Option<String> {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => at += 1,
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                let end = at + run(&bytes[at..], |c| c.is_ascii_alphanumeric() || c == b'_');
+                // The first byte is a name's by the arm; counting from the next
+                // one keeps the scan moving whatever the table says.
+                let end = at + 1 + run(&bytes[at + 1..], |c| NAME[usize::from(c)]);
                 // A quote right after a name may make one token of both
                 // (`E'…'`, `B'…'`, `N'…'`, `U&"…"`); `$` continues a name.
                 if matches!(bytes.get(end), Some(b'\'' | b'"' | b'$')) || !is_ascii(bytes, end) {
@@ -133,6 +135,21 @@ fn run(bytes: &[u8], keep: impl Fn(u8) -> bool) -> usize {
 
 /// Whether the byte at `at` (if any) is ASCII: a name or number followed
 /// at once by a non-ASCII character is the lexer's to read.
+/// The bytes that continue a name (ASCII letters and digits, `_`), looked
+/// up rather than tested range by range: names are most of a statement's
+/// bytes, and the lookup took the scan from about 13 instructions a byte
+/// to about 5 (bench/RESULTS.md, twenty-third run).
+const NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let byte = c as u8;
+        table[c] = byte.is_ascii_alphanumeric() || byte == b'_';
+        c += 1;
+    }
+    table
+};
+
 fn is_ascii(bytes: &[u8], at: usize) -> bool {
     bytes.get(at).is_none_or(u8::is_ascii)
 }
