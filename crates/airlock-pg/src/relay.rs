@@ -1030,8 +1030,6 @@ impl<'a> Relay<'a> {
     }
 }
 
-/// `<session id>-<number, at least 8 digits>`, as `format!("{}-{:08}")`
-/// would write it, without the formatting machinery on every command.
 /// When a command that started at `started` (wall clock) and ran for `ran`
 /// (monotonic clock) finished: one clock read per outcome instead of two
 /// (a wall-clock read cost about 200 instructions, 1 % of a session's per
@@ -1044,6 +1042,8 @@ fn finished_at(started: DateTime<Utc>, ran: std::time::Duration) -> DateTime<Utc
         .unwrap_or_else(Utc::now)
 }
 
+/// `<session id>-<number, at least 8 digits>`, as `format!("{}-{:08}")`
+/// would write it, without the formatting machinery on every command.
 fn command_id(session: &str, n: u64) -> String {
     let mut digits = [b'0'; 20];
     let mut start = digits.len();

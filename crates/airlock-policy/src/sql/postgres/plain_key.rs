@@ -133,8 +133,6 @@ fn run(bytes: &[u8], keep: impl Fn(u8) -> bool) -> usize {
     bytes.iter().position(|&c| !keep(c)).unwrap_or(bytes.len())
 }
 
-/// Whether the byte at `at` (if any) is ASCII: a name or number followed
-/// at once by a non-ASCII character is the lexer's to read.
 /// The bytes that continue a name (ASCII letters and digits, `_`), looked
 /// up rather than tested range by range: names are most of a statement's
 /// bytes, and the lookup took the scan from about 13 instructions a byte
@@ -150,6 +148,8 @@ const NAME: [bool; 256] = {
     table
 };
 
+/// Whether the byte at `at` (if any) is ASCII: a name or number followed
+/// at once by a non-ASCII character is the lexer's to read.
 fn is_ascii(bytes: &[u8], at: usize) -> bool {
     bytes.get(at).is_none_or(u8::is_ascii)
 }
