@@ -42,7 +42,9 @@
 #   WHERE=1          run each pgbench under bench/where.py and log, per run,
 #                    the CPU per transaction of every process (gateway or
 #                    PgBouncer, PostgreSQL, pgbench), idle time and context
-#                    switches
+#                    switches; the summary then has a table of each
+#                    process's CPU per transaction (medians over rounds),
+#                    with PgBouncer's busy CPU over each target's
 #   KEEP_DB=1        keep the airlock_bench database afterwards
 #   TMPDIR           where the gateway's data_dir (SQLite) and PgBouncer's files go
 #
@@ -257,6 +259,9 @@ run_pgbench() { # target workload mode clients -> "tps latency_ms"
     esac || { log "pgbench against $target failed:"; echo "$out" >&2; return 1; }
     if [ "${WHERE:-0}" = 1 ]; then
         sed -n '/^tps [0-9]*; CPU/,$p' <<<"$out" | sed "s/^/[where: $workload $mode $c $target] /" >&2
+        # Each process's CPU in this run, for the summary at the end.
+        sed -n '/^tps [0-9]*; CPU/,/^context switches/p' <<<"$out" | sed '1d;$d' |
+            sed "s/^/$workload $mode $c $target /" >>"$WORK/where.cpu"
     fi
     local tps lat
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
@@ -434,6 +439,54 @@ for workload in $WORKLOADS; do
         done
     done
 done
+# With WHERE=1: every process's CPU a transaction, so that what limits a
+# target shows. With the cores saturated, TPS follows the CPU all the
+# processes spend on a transaction: PgBouncer's busy CPU over a target's
+# is about the TPS ratio that CPU alone allows.
+if [ "${WHERE:-0}" = 1 ] && [ -s "$WORK/where.cpu" ]; then
+    echo
+    echo "CPU per transaction by process, microseconds (WHERE=1; medians over rounds; user / system)"
+    echo
+    echo "| workload | mode | clients | target | PostgreSQL | proxy | pgbench | idle | busy | pgbouncer busy / busy |"
+    echo "|---|---|--:|---|--:|--:|--:|--:|--:|--:|"
+    tr -d '(),' <"$WORK/where.cpu" | awk '
+        function median(list,   v, n, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+                t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+            }
+            return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        {
+            key = $1 " " $2 " " $3 " " $4
+            if (!(key in seen)) { seen[key] = 1; order[++keys] = key }
+            role = $5
+            if (role == "airlock" || role == "pgbouncer" || role == "bare_relay") role = "proxy"
+            if (role != "postgres" && role != "proxy" && role != "pgbench" && role != "idle") next
+            all[key, role] = all[key, role] " " $6
+            if (role != "idle") { user[key, role] = user[key, role] " " $8; sys[key, role] = sys[key, role] " " $10 }
+        }
+        function cell(key, role) {
+            if (all[key, role] == "") return "-"
+            return sprintf("%.1f (%.1f / %.1f)", median(all[key, role]), median(user[key, role]), median(sys[key, role]))
+        }
+        function busy(key) {
+            return median(all[key, "postgres"]) + median(all[key, "pgbench"]) + \
+                (all[key, "proxy"] == "" ? 0 : median(all[key, "proxy"]))
+        }
+        END {
+            for (k = 1; k <= keys; k++) {
+                key = order[k]
+                split(key, f, " ")
+                pgb = f[1] " " f[2] " " f[3] " pgbouncer"
+                r = (pgb in seen) ? sprintf("%.2f", busy(pgb) / busy(key)) : "-"
+                printf "| %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f | %s |\n", f[1], f[2], f[3], f[4],
+                    cell(key, "postgres"), cell(key, "proxy"), cell(key, "pgbench"),
+                    median(all[key, "idle"]), busy(key), r
+            }
+        }' | sort -t'|' -k2,2 -k3,3 -k4,4n
+fi
+
 echo
 echo "Gateway CPU by thread over all its runs (seconds)"
 echo
