@@ -31,7 +31,8 @@
 #                    disk, as the audit spool does: the floor under durable mode
 #   REPEAT           rounds; each figure is the median over rounds (default 1),
 #                    and each round's ratio to PgBouncer is listed too, with their
-#                    median (paired rounds: free of drift between rounds)
+#                    median (paired rounds: free of drift between rounds);
+#                    `bench/pool.py OUT...` pools those of several sittings
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   SESSION_THREADS  the gateway's postgres.session_threads: threads its
