@@ -36,7 +36,8 @@
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   SESSION_THREADS  the gateway's postgres.session_threads: threads its
-#                    sessions run on (default 0: one per core)
+#                    sessions run on (default 0: half the cores); the bare
+#                    relay runs on as many
 #   AIRLOCK_WORKERS  worker threads of the gateway's main runtime, which runs
 #                    the audit filler and the API, not the sessions
 #                    (default: one per core)
@@ -216,7 +217,7 @@ wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
 if has relay; then
     RELAY_PORT=$(free_port)
     RELAY_THREADS=${SESSION_THREADS:-0}
-    [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$(nproc)
+    [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
     "$RELAY" "127.0.0.1:$RELAY_PORT" "$PG_HOST:$PG_PORT" "$RELAY_THREADS" 2>"$WORK/relay.log" &
     RELAY_PID=$!
     wait_port "$RELAY_PORT" "$RELAY_PID" bare_relay || { cat "$WORK/relay.log" >&2; exit 1; }
@@ -224,7 +225,7 @@ fi
 if has relay-durable; then
     DRELAY_PORT=$(free_port)
     DRELAY_THREADS=${SESSION_THREADS:-0}
-    [ "$DRELAY_THREADS" -gt 0 ] || DRELAY_THREADS=$(nproc)
+    [ "$DRELAY_THREADS" -gt 0 ] || DRELAY_THREADS=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
     "$RELAY" "127.0.0.1:$DRELAY_PORT" "$PG_HOST:$PG_PORT" "$DRELAY_THREADS" "$WORK/relay-spool" \
         2>"$WORK/relay-durable.log" &
     DRELAY_PID=$!

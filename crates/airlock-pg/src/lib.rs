@@ -18,6 +18,7 @@ mod recorded_text;
 mod relay;
 mod server;
 mod session;
+pub mod slice;
 mod startup;
 mod threads;
 pub mod tls;

@@ -10,13 +10,37 @@ use common::pg::TempDb;
 use common::pgclient::{bounded, connect_ok};
 
 fn gateway(db: &TempDb, threads: u16) -> Gateway {
+    gateway_with(db, &format!("postgres: {{ session_threads: {threads} }}"))
+}
+
+fn gateway_with(db: &TempDb, settings: &str) -> Gateway {
     Gateway::start(
         &format!(
             "  - name: app\n    type: postgres\n    target: {{ host: 127.0.0.1, port: 5432, database: {}, user: postgres, tls: disable }}\n    allow: [\"alice\"]\n",
             db.name
         ),
-        &format!("postgres: {{ session_threads: {threads} }}"),
+        settings,
     )
+}
+
+/// Thread ids of the gateway's session threads, once all `count` run.
+fn session_tids(pid: u32, count: usize) -> Vec<i32> {
+    let tids = || -> Vec<i32> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("read /proc/PID/task")
+            .filter_map(Result::ok)
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm"))
+                    .is_ok_and(|name| name.starts_with("airlock-session"))
+            })
+            .filter_map(|t| t.file_name().to_str()?.parse().ok())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tids().len() != count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    tids()
 }
 
 /// Names of the gateway process's threads, from /proc.
@@ -53,6 +77,61 @@ fn serve_starts_as_many_session_threads_as_configured() {
             "threads of the gateway: {:?}",
             thread_names(pid)
         );
+    }
+}
+
+/// Each session thread asks for `postgres.session_slice` (100 µs unless
+/// set); `0s` leaves the kernel's default. On a kernel without custom
+/// slices (before 6.12) the gateway runs on with the default, and so
+/// must the test: it checks then that the threads have the default.
+#[test]
+fn session_threads_run_with_the_configured_slice() {
+    let db = TempDb::new("threads_slice");
+    // A fresh thread's slice is the kernel's default (6.12 and later
+    // report it; earlier kernels report 0).
+    let (default, probe) = std::thread::spawn(|| {
+        let default = airlock_pg::slice::of_thread(0).expect("sched_getattr");
+        (
+            default,
+            airlock_pg::slice::ask_for(Duration::from_micros(100)),
+        )
+    })
+    .join()
+    .expect("probe thread");
+    let kernel_keeps_slices = probe.is_ok();
+    for (settings, expected) in [
+        (
+            "postgres: { session_threads: 2 }",
+            Duration::from_micros(100),
+        ),
+        (
+            "postgres: { session_threads: 2, session_slice: 2ms }",
+            Duration::from_millis(2),
+        ),
+        (
+            "postgres: { session_threads: 2, session_slice: 0s }",
+            default,
+        ),
+    ] {
+        let gw = gateway_with(&db, settings);
+        let pid = gw.pid().expect("gateway pid");
+        let tids = session_tids(pid, 2);
+        assert_eq!(tids.len(), 2, "{settings}");
+        let want = if kernel_keeps_slices {
+            expected
+        } else {
+            default
+        };
+        for tid in tids {
+            // A thread asks for its slice as its first step, which may be
+            // a moment after the gateway listens.
+            let kept = || airlock_pg::slice::of_thread(tid).expect("sched_getattr");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while kept() != want && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(kept(), want, "{settings}: thread {tid}");
+        }
     }
 }
 

@@ -66,8 +66,11 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let (reviews, notices) = Reviews::new(store.clone(), guard.clone());
     // Webhook calls run in tasks of their own: the gate only try_sends.
     let notifier = crate::notify::spawn(guard.clone(), notices);
-    let threads = airlock_pg::SessionThreads::start(config.postgres.session_thread_count())
-        .context("starting the session threads")?;
+    let threads = airlock_pg::SessionThreads::start(
+        config.postgres.session_thread_count(),
+        config.postgres.session_slice,
+    )
+    .context("starting the session threads")?;
     let pg = PgServer::new(
         ServerDeps {
             guard,
