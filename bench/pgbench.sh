@@ -214,10 +214,12 @@ wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
     { cat "$WORK/pgbouncer/stdout.log" "$WORK/pgbouncer/pgbouncer.log" >&2 2>/dev/null; exit 1; }
 
 # --- the bare relay, on as many session threads as the gateway -------------------
+# postgres.session_threads: 0 means half the cores, at least one.
+SESSION_THREADS_DEFAULT=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
 if has relay; then
     RELAY_PORT=$(free_port)
     RELAY_THREADS=${SESSION_THREADS:-0}
-    [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
+    [ "$RELAY_THREADS" -gt 0 ] || RELAY_THREADS=$SESSION_THREADS_DEFAULT
     "$RELAY" "127.0.0.1:$RELAY_PORT" "$PG_HOST:$PG_PORT" "$RELAY_THREADS" 2>"$WORK/relay.log" &
     RELAY_PID=$!
     wait_port "$RELAY_PORT" "$RELAY_PID" bare_relay || { cat "$WORK/relay.log" >&2; exit 1; }
@@ -225,7 +227,7 @@ fi
 if has relay-durable; then
     DRELAY_PORT=$(free_port)
     DRELAY_THREADS=${SESSION_THREADS:-0}
-    [ "$DRELAY_THREADS" -gt 0 ] || DRELAY_THREADS=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
+    [ "$DRELAY_THREADS" -gt 0 ] || DRELAY_THREADS=$SESSION_THREADS_DEFAULT
     "$RELAY" "127.0.0.1:$DRELAY_PORT" "$PG_HOST:$PG_PORT" "$DRELAY_THREADS" "$WORK/relay-spool" \
         2>"$WORK/relay-durable.log" &
     DRELAY_PID=$!

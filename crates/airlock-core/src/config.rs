@@ -160,8 +160,8 @@ pub struct PostgresFrontend {
 }
 
 /// The shortest slice Linux grants: a session thread woken by a socket
-/// then runs at once rather than after the process it woke (see
-/// `airlock_pg::threads`).
+/// then runs at once rather than after the process it shares a core with
+/// (see `airlock_pg::threads`).
 fn default_session_slice() -> Duration {
     Duration::from_micros(100)
 }

@@ -17,11 +17,12 @@
 //! with the default slice a woken thread may wait for the database backend
 //! or client it shares a core with, and the session's message waits with
 //! it. With a shorter slice than theirs the kernel lets it preempt them
-//! (EEVDF's `PREEMPT_SHORT`), and it runs at once. Its share of the core is unchanged: a slice sets how soon a
-//! thread runs, not how much. That is also why the default is half the
-//! cores: without the slice one thread waited for a core as often as it
-//! saved a wake-up, and with it one thread on 2 cores did 6 % more than
-//! two (bench/RESULTS.md, twenty-sixth run).
+//! (EEVDF's `PREEMPT_SHORT`), and it runs at once. Its share of the core
+//! is unchanged: a slice sets how soon a thread runs, not how much. That
+//! is also why the default is half the cores: without the slice one
+//! thread waited for a core as often as it saved a wake-up, and with it
+//! one thread on 2 cores did 6 % more than two (bench/RESULTS.md,
+//! twenty-sixth run).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -23,17 +23,30 @@ fn gateway_with(db: &TempDb, settings: &str) -> Gateway {
     )
 }
 
+/// The gateway process's threads, id and name, from /proc.
+fn threads_of(pid: u32) -> Vec<(i32, String)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task");
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| {
+            let tid = t.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(t.path().join("comm")).ok()?;
+            Some((tid, name.trim().to_string()))
+        })
+        .collect()
+}
+
+fn thread_names(pid: u32) -> Vec<String> {
+    threads_of(pid).into_iter().map(|(_, name)| name).collect()
+}
+
 /// Thread ids of the gateway's session threads, once all `count` run.
 fn session_tids(pid: u32, count: usize) -> Vec<i32> {
     let tids = || -> Vec<i32> {
-        std::fs::read_dir(format!("/proc/{pid}/task"))
-            .expect("read /proc/PID/task")
-            .filter_map(Result::ok)
-            .filter(|t| {
-                std::fs::read_to_string(t.path().join("comm"))
-                    .is_ok_and(|name| name.starts_with("airlock-session"))
-            })
-            .filter_map(|t| t.file_name().to_str()?.parse().ok())
+        threads_of(pid)
+            .into_iter()
+            .filter(|(_, name)| name.starts_with("airlock-session"))
+            .map(|(tid, _)| tid)
             .collect()
     };
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -41,16 +54,6 @@ fn session_tids(pid: u32, count: usize) -> Vec<i32> {
         std::thread::sleep(Duration::from_millis(20));
     }
     tids()
-}
-
-/// Names of the gateway process's threads, from /proc.
-fn thread_names(pid: u32) -> Vec<String> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task");
-    tasks
-        .filter_map(Result::ok)
-        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
-        .map(|name| name.trim().to_string())
-        .collect()
 }
 
 #[test]
@@ -98,7 +101,13 @@ fn session_threads_run_with_the_configured_slice() {
     })
     .join()
     .expect("probe thread");
-    let kernel_keeps_slices = probe.is_ok();
+    // Only a kernel that drops the slice excuses the gateway; any other
+    // failure is the test's to report.
+    let kernel_keeps_slices = match probe {
+        Ok(()) => true,
+        Err(airlock_pg::slice::SliceError::NotKept { .. }) => false,
+        Err(e) => panic!("cannot ask for a slice here: {e}"),
+    };
     for (settings, expected) in [
         (
             "postgres: { session_threads: 2 }",
