@@ -36,7 +36,7 @@
 #   DEFAULT_PACK     true (default) or false: the default rule pack on Airlock
 #   SCALE            pgbench scale factor (default 10)
 #   SESSION_THREADS  the gateway's postgres.session_threads: threads its
-#                    sessions run on (default 0: half the cores); the bare
+#                    sessions run on (default 0: one per core); the bare
 #                    relay runs on as many
 #   AIRLOCK_WORKERS  worker threads of the gateway's main runtime, which runs
 #                    the audit filler and the API, not the sessions
@@ -214,8 +214,8 @@ wait_port "$PGB_PORT" "$PGB_PID" pgbouncer ||
     { cat "$WORK/pgbouncer/stdout.log" "$WORK/pgbouncer/pgbouncer.log" >&2 2>/dev/null; exit 1; }
 
 # --- the bare relay, on as many session threads as the gateway -------------------
-# postgres.session_threads: 0 means half the cores, at least one.
-SESSION_THREADS_DEFAULT=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
+# postgres.session_threads: 0 means one per core.
+SESSION_THREADS_DEFAULT=$(nproc)
 if has relay; then
     RELAY_PORT=$(free_port)
     RELAY_THREADS=${SESSION_THREADS:-0}

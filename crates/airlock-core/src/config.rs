@@ -148,22 +148,17 @@ pub struct PostgresFrontend {
     #[serde(default)]
     pub require_tls: bool,
     /// Threads client sessions run on, each session on one of them for its
-    /// whole life; `0` (the default) means half the cores, at least one.
-    /// Read at start.
+    /// whole life; `0` (the default) means one per core. Read at start.
     #[serde(default)]
     pub session_threads: u16,
     /// The scheduler slice the session threads ask Linux for (EEVDF's
-    /// custom slice, kernel 6.12 and later); `0s` leaves the kernel's
-    /// default. Read at start.
-    #[serde(default = "default_session_slice", with = "humantime_serde")]
+    /// custom slice, kernel 6.12 and later); `0s` (the default) leaves the
+    /// kernel's. Off by default because what it does depends on the
+    /// machine: on 2 AMD cores a 100 µs slice left TPS as it was, on 2
+    /// Intel cores it cost 8–17 % (bench/RESULTS.md, twenty-sixth and
+    /// twenty-seventh runs). Read at start.
+    #[serde(default, with = "humantime_serde")]
     pub session_slice: Duration,
-}
-
-/// The shortest slice Linux grants: a session thread woken by a socket
-/// then runs at once rather than after the process it shares a core with
-/// (see `airlock_pg::threads`).
-fn default_session_slice() -> Duration {
-    Duration::from_micros(100)
 }
 
 /// The range Linux accepts for a custom slice.
@@ -176,7 +171,7 @@ impl Default for PostgresFrontend {
             auth: FrontendAuth::ScramSha256,
             require_tls: false,
             session_threads: 0,
-            session_slice: default_session_slice(),
+            session_slice: Duration::ZERO,
         }
     }
 }
@@ -186,14 +181,12 @@ impl Default for PostgresFrontend {
 const MAX_SESSION_THREADS: u16 = 1024;
 
 impl PostgresFrontend {
-    /// How many session threads to start: `session_threads`, or half the
-    /// cores (at least one) when it is `0`. A session's work is small beside
-    /// what the database and the clients spend on the same statement, and
-    /// fewer threads find more sessions ready at each wake-up: on 2 cores,
-    /// both with the default `session_slice`, one thread beat two by 6 % in
-    /// TPS at 8 clients, at a fifth less CPU a transaction (without the
-    /// slice, one thread waited for a core and gained nothing;
-    /// bench/RESULTS.md, twenty-sixth run).
+    /// How many session threads to start: `session_threads`, or one per
+    /// core when it is `0`. Fewer threads spend less CPU a transaction, but
+    /// a thread busy with one session's message keeps the others on it
+    /// waiting: on 2 Intel cores one thread gave 12 % fewer extended-protocol
+    /// TPS than two (on 2 AMD cores the same TPS; bench/RESULTS.md,
+    /// twenty-sixth and twenty-seventh runs).
     pub fn session_thread_count(&self) -> usize {
         match self.session_threads {
             0 => default_session_threads(),
@@ -202,10 +195,9 @@ impl PostgresFrontend {
     }
 }
 
-/// Half the cores, at least one.
+/// One per core.
 pub fn default_session_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores / 2).max(1)
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -575,7 +567,7 @@ impl Config {
                 0,
                 "postgres.session_threads".into(),
                 format!(
-                    "{} threads is more than the gateway starts (at most {MAX_SESSION_THREADS}; 0 means half the cores)",
+                    "{} threads is more than the gateway starts (at most {MAX_SESSION_THREADS}; 0 means one per core)",
                     self.postgres.session_threads
                 ),
             ));
@@ -726,11 +718,10 @@ connections:
     }
 
     #[test]
-    fn session_threads_default_to_half_the_cores_and_are_bounded() {
+    fn session_threads_default_to_one_per_core_and_are_bounded() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let default = parse(GOOD).unwrap().postgres.session_thread_count();
-        assert_eq!(default, (cores / 2).max(1));
-        assert!(default >= 1 && default <= cores);
+        assert_eq!(default, cores);
         let three = format!("{GOOD}postgres: {{ session_threads: 3 }}\n");
         assert_eq!(parse(&three).unwrap().postgres.session_thread_count(), 3);
         let typo = format!("{GOOD}postgres: {{ session_threads: 10000 }}\n");
@@ -739,11 +730,14 @@ connections:
     }
 
     #[test]
-    fn session_slice_defaults_to_the_shortest_and_is_bounded() {
+    fn session_slice_is_off_unless_set_and_is_bounded() {
         let config = parse(GOOD).unwrap();
-        assert_eq!(config.postgres.session_slice, Duration::from_micros(100));
-        let off = format!("{GOOD}postgres: {{ session_slice: 0s }}\n");
-        assert!(parse(&off).unwrap().postgres.session_slice.is_zero());
+        assert!(config.postgres.session_slice.is_zero());
+        let short = format!("{GOOD}postgres: {{ session_slice: 100us }}\n");
+        assert_eq!(
+            parse(&short).unwrap().postgres.session_slice,
+            Duration::from_micros(100)
+        );
         let three = format!("{GOOD}postgres: {{ session_slice: 3ms }}\n");
         assert_eq!(
             parse(&three).unwrap().postgres.session_slice,

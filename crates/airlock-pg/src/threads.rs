@@ -1,6 +1,6 @@
 //! Session threads: each client session lives on one thread for its whole
 //! life, each thread running a single-threaded runtime of its own
-//! (`postgres.session_threads` of them, half the cores by default).
+//! (`postgres.session_threads` of them, one per core by default).
 //!
 //! A session is a strict ping-pong between two sockets. On a work-stealing
 //! runtime each wake-up of a session's task may also wake a parked worker
@@ -11,18 +11,20 @@
 //! balance: sessions are handed out in turn, and a thread with a few busy
 //! sessions cannot pass them on to an idle one.
 //!
-//! Each thread asks Linux for a short scheduler slice
+//! Each thread may ask Linux for a short scheduler slice
 //! (`postgres.session_slice`, EEVDF's custom slice). A session thread is
 //! woken by a socket, does a few microseconds of work and sleeps again;
 //! with the default slice a woken thread may wait for the database backend
 //! or client it shares a core with, and the session's message waits with
 //! it. With a shorter slice than theirs the kernel lets it preempt them
 //! (EEVDF's `PREEMPT_SHORT`), and it runs at once. Its share of the core
-//! is unchanged: a slice sets how soon a thread runs, not how much. That
-//! is also why the default is half the cores: without the slice one
-//! thread waited for a core as often as it saved a wake-up, and with it
-//! one thread on 2 cores did 6 % more than two (bench/RESULTS.md,
-//! twenty-sixth run).
+//! is unchanged: a slice sets how soon a thread runs, not how much. But
+//! the backends and clients it preempts are switched out more often, and
+//! which wins depends on the machine: on 2 AMD cores one thread with a
+//! 100 µs slice did as well as two threads without it, on 2 Intel cores
+//! 8 % less with the simple protocol and 17 % less with the extended one
+//! (bench/RESULTS.md, twenty-sixth and twenty-seventh runs). So the slice
+//! is off unless configured, and the threads are one per core.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;

@@ -83,8 +83,8 @@ fn serve_starts_as_many_session_threads_as_configured() {
     }
 }
 
-/// Each session thread asks for `postgres.session_slice` (100 µs unless
-/// set); `0s` leaves the kernel's default. On a kernel without custom
+/// Each session thread asks for `postgres.session_slice` when it is set;
+/// unset or `0s`, the threads keep the kernel's default. On a kernel without custom
 /// slices (before 6.12) the gateway runs on with the default, and so
 /// must the test: it checks then that the threads have the default.
 #[test]
@@ -109,8 +109,9 @@ fn session_threads_run_with_the_configured_slice() {
         Err(e) => panic!("cannot ask for a slice here: {e}"),
     };
     for (settings, expected) in [
+        ("postgres: { session_threads: 2 }", default),
         (
-            "postgres: { session_threads: 2 }",
+            "postgres: { session_threads: 2, session_slice: 100us }",
             Duration::from_micros(100),
         ),
         (

@@ -10,10 +10,10 @@
 //! pays (a read and a write each way, the readiness wake-ups), so the gap
 //! between this and the gateway is what the gateway's own work costs, and
 //! the gap between this and PgBouncer is what the threads and the runtime
-//! cost. THREADS defaults to half the cores, as `postgres.session_threads`
-//! does, and the threads ask for the gateway's default scheduler slice
-//! (`postgres.session_slice`, 100 µs; `RELAY_SLICE_US=0` leaves the
-//! kernel's). Not a product: it trusts whoever connects.
+//! cost. THREADS defaults to one per core, as `postgres.session_threads`
+//! does, and the threads keep the kernel's scheduler slice, as the
+//! gateway's do unless `postgres.session_slice` is set (`RELAY_SLICE_US`
+//! sets one). Not a product: it trusts whoever connects.
 //!
 //! With SPOOL_DIR, each read from a client is forwarded only once a
 //! durable write to a file there has finished, by group commit on one
@@ -60,7 +60,7 @@ fn run() -> Result<(), String> {
         Ok(us) => us
             .parse::<u64>()
             .map_err(|e| format!("RELAY_SLICE_US {us:?}: {e}"))?,
-        Err(_) => 100,
+        Err(_) => 0,
     };
     let threads = SessionThreads::start(threads, std::time::Duration::from_micros(slice_us))
         .map_err(|e| format!("session threads: {e}"))?;
