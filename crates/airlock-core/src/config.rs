@@ -733,6 +733,8 @@ connections:
     fn session_slice_is_off_unless_set_and_is_bounded() {
         let config = parse(GOOD).unwrap();
         assert!(config.postgres.session_slice.is_zero());
+        let off = format!("{GOOD}postgres: {{ session_slice: 0s }}\n");
+        assert!(parse(&off).unwrap().postgres.session_slice.is_zero());
         let short = format!("{GOOD}postgres: {{ session_slice: 100us }}\n");
         assert_eq!(
             parse(&short).unwrap().postgres.session_slice,
