@@ -84,9 +84,10 @@ fn serve_starts_as_many_session_threads_as_configured() {
 }
 
 /// Each session thread asks for `postgres.session_slice` when it is set;
-/// unset or `0s`, the threads keep the kernel's default. On a kernel without custom
-/// slices (before 6.12) the gateway runs on with the default, and so
-/// must the test: it checks then that the threads have the default.
+/// unset or `0s`, the threads keep the kernel's default. On a kernel
+/// without custom slices (before 6.12) the gateway runs on with the
+/// default, and so must the test: it checks then that the threads have
+/// the default.
 #[test]
 fn session_threads_run_with_the_configured_slice() {
     let db = TempDb::new("threads_slice");
